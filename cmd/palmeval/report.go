@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/palmtill/palmtill/matchcore"
+)
+
+func pct(v float64) string { return fmt.Sprintf("%.3f%%", 100*v) }
+
+func printReport(w io.Writer, o options, r report, st stats, thr float64) {
+	fmt.Fprintf(w, "palmeval: gallery %s, probe %s", o.gallery, o.probe)
+	if o.palmsFrom > 0 || o.palmsTo > 0 {
+		fmt.Fprintf(w, ", palms %d-%d", o.palmsFrom, o.palmsTo)
+	}
+	if !o.perturb.zero() {
+		fmt.Fprintf(w, ", perturb rot=%g scale=%g shift=%g seed=%d", o.perturb.rot, o.perturb.scale, o.perturb.shift, o.seed)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  gallery        %d palms, %d images\n", r.GalleryPalms, r.GalleryImages)
+	fmt.Fprintf(w, "  probes         %d (%d mated, %d non-mated), %d failures to extract\n", r.Probes, r.Mated, r.Nonmated, r.FTE)
+	fmt.Fprintf(w, "  scores         %d genuine, %d impostor (probe x gallery palm, best over the palm's images)\n", len(st.genuine), len(st.impostor))
+	fmt.Fprintf(w, "  rank-1         %s\n", pct(r.Rank1))
+	fmt.Fprintf(w, "  EER            %s at score %.4f\n", pct(r.EER), st.eerThreshold)
+	fmt.Fprintf(w, "  FNMR@FMR=1e-3  %s (threshold %.4f)\n", pct(r.FNMR1e3), st.thr1e3)
+	fmt.Fprintf(w, "  FNMR@FMR=1e-4  %s (threshold %.4f)\n", pct(r.FNMR1e4), st.thr1e4)
+	if r.FNIR != nil {
+		fmt.Fprintf(w, "  FNIR@FPIR=0.01 %s\n", pct(*r.FNIR))
+	} else {
+		fmt.Fprintf(w, "  FNIR@FPIR=0.01 n/a (no non-mated probes)\n")
+	}
+	fmt.Fprintf(w, "  d'             %.3f\n", r.DPrime)
+	fmt.Fprintf(w, "  default threshold %.4f: FMR %s, FNMR %s\n", thr, pct(fracAtOrAbove(st.impostor, thr)), pct(fracBelow(st.genuine, thr)))
+	if n := r.GalleryPalms; n > 0 {
+		fmr := matchcore.FMRForFPIR(0.01, n)
+		t := matchcore.ThresholdForFMR(st.impostor, fmr)
+		fmt.Fprintf(w, "  calibrated for FPIR 1%% at N=%d: FMR %.2e, threshold %.4f, FNMR %s\n", n, fmr, t, pct(fracBelow(st.genuine, t)))
+	}
+	if len(st.impostor) > 0 {
+		fmt.Fprintf(w, "  max impostor score %.4f, min genuine score %.4f\n", st.impostor[len(st.impostor)-1], st.genuine[0])
+	}
+	fmt.Fprintf(w, "  extract p50    %.2f ms\n", r.ExtractMs)
+	fmt.Fprintf(w, "  identify p50   %.3f ms (one probe vs %d templates)\n", r.IdentifyMs, r.GalleryImages)
+	fmt.Fprintf(w, "  template       %d bytes\n", r.TemplateBytes)
+}

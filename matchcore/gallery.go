@@ -1,0 +1,265 @@
+package matchcore
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// GalleryConfig configures a Gallery.
+type GalleryConfig struct {
+	// Threshold is the smallest Compare score that Identify accepts as a
+	// match. See DefaultGalleryConfig for the operating point.
+	Threshold float64
+	// Workers is the number of goroutines one search uses; 0 means
+	// GOMAXPROCS.
+	Workers int
+	// MinParallel is the gallery size below which a search runs on the
+	// calling goroutine only.
+	MinParallel int
+}
+
+// DefaultThreshold is the default operating point of Identify. On
+// tongji-dev (gallery session 1, probe session 2, 300 palms, best over each
+// palm's 10 enrolled images) no impostor palm score reached it; see DESIGN.md
+// for the measured FMR and FNMR.
+const DefaultThreshold = 0.30
+
+// DefaultGalleryConfig returns the default configuration: Threshold
+// DefaultThreshold, all cores.
+func DefaultGalleryConfig() GalleryConfig {
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048}
+}
+
+// Validate checks the configuration; errors wrap ErrBadConfig.
+func (c GalleryConfig) Validate() error {
+	switch {
+	case !(c.Threshold >= 0 && c.Threshold <= 1):
+		return fmt.Errorf("Threshold %v not in [0,1]: %w", c.Threshold, ErrBadConfig)
+	case c.Workers < 0:
+		return fmt.Errorf("Workers %d negative: %w", c.Workers, ErrBadConfig)
+	case c.MinParallel < 0:
+		return fmt.Errorf("MinParallel %d negative: %w", c.MinParallel, ErrBadConfig)
+	}
+	return nil
+}
+
+// Match is one search result: an enrolled id and its score (the best over
+// that id's templates).
+type Match struct {
+	ID    string
+	Score float64
+}
+
+// Gallery is an in-memory 1:N search structure of enrolled templates. All
+// methods are safe for concurrent use; searches run concurrently with each
+// other and wait for Add/Remove (and vice versa).
+type Gallery struct {
+	cfg     GalleryConfig
+	workers int
+
+	mu   sync.RWMutex
+	geom *Template // first template added: fixes the geometry
+	ents []entry
+	ids  map[string]*owner
+}
+
+type entry struct {
+	own *owner
+	t   *Template
+}
+
+type owner struct {
+	id   string
+	ents []int // indexes into Gallery.ents
+}
+
+// NewGallery returns an empty gallery.
+func NewGallery(cfg GalleryConfig) (*Gallery, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	w := cfg.Workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	return &Gallery{cfg: cfg, workers: w, ids: make(map[string]*owner)}, nil
+}
+
+// Config returns the gallery's configuration.
+func (g *Gallery) Config() GalleryConfig { return g.cfg }
+
+// Add enrols id with the given templates (one per capture), replacing any
+// templates id had. It fails with ErrIncompatible for templates whose
+// geometry differs from those already in the gallery, and with ErrBadConfig
+// for an empty id or no templates; on error the gallery is unchanged.
+func (g *Gallery) Add(id string, ts ...*Template) error {
+	if id == "" || len(ts) == 0 {
+		return fmt.Errorf("add %q with %d templates: %w", id, len(ts), ErrBadConfig)
+	}
+	for _, t := range ts {
+		if t == nil || len(t.code) == 0 {
+			return fmt.Errorf("add %q: empty template: %w", id, ErrBadTemplate)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	geom := g.geom
+	if geom == nil || len(g.ents) == 0 {
+		geom = ts[0]
+	}
+	for _, t := range ts {
+		if !compatible(geom, t) {
+			return fmt.Errorf("add %q: geometry %dx%dx%d, gallery %dx%dx%d: %w",
+				id, t.rows, t.cols, t.planes, geom.rows, geom.cols, geom.planes, ErrIncompatible)
+		}
+	}
+	g.geom = geom
+	g.removeLocked(id)
+	o := &owner{id: id}
+	for _, t := range ts {
+		o.ents = append(o.ents, len(g.ents))
+		g.ents = append(g.ents, entry{own: o, t: t})
+	}
+	g.ids[id] = o
+	return nil
+}
+
+// Remove deletes id and all its templates; it reports whether id was there.
+func (g *Gallery) Remove(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.removeLocked(id)
+}
+
+func (g *Gallery) removeLocked(id string) bool {
+	o, ok := g.ids[id]
+	if !ok {
+		return false
+	}
+	delete(g.ids, id)
+	// Remove from the highest index down so swap-with-last never moves an
+	// entry we still have to remove.
+	idx := slices.Clone(o.ents)
+	slices.Sort(idx)
+	for k := len(idx) - 1; k >= 0; k-- {
+		i, last := idx[k], len(g.ents)-1
+		if i != last {
+			moved := g.ents[last]
+			g.ents[i] = moved
+			for j, e := range moved.own.ents {
+				if e == last {
+					moved.own.ents[j] = i
+				}
+			}
+		}
+		g.ents[last] = entry{}
+		g.ents = g.ents[:last]
+	}
+	return true
+}
+
+// Len returns the number of enrolled ids.
+func (g *Gallery) Len() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.ids)
+}
+
+// Templates returns the number of enrolled templates (over all ids).
+func (g *Gallery) Templates() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.ents)
+}
+
+// Identify returns the enrolled id that best matches probe. ok is false when
+// the gallery is empty or the best score is below the threshold (the probe
+// is taken for someone not enrolled); the best candidate is still returned.
+func (g *Gallery) Identify(probe *Template) (Match, bool) {
+	ms := g.Best(probe, 1)
+	if len(ms) == 0 {
+		return Match{}, false
+	}
+	return ms[0], ms[0].Score >= g.cfg.Threshold
+}
+
+// Best returns the k best-scoring enrolled ids for probe, best first,
+// whatever their scores (each id's score is its best template's).
+func (g *Gallery) Best(probe *Template, k int) []Match {
+	if probe == nil || k <= 0 {
+		return nil
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if len(g.ents) == 0 || !compatible(g.geom, probe) {
+		return nil
+	}
+	p := prepare(probe, MaxShift)
+	scores := make([]float64, len(g.ents))
+	g.parallel(len(g.ents), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			scores[i] = p.score(g.ents[i].t)
+		}
+	})
+	return g.topIDs(scores, k)
+}
+
+// parallel runs f over [0,n) split among the workers and waits.
+func (g *Gallery) parallel(n int, f func(lo, hi int)) {
+	w := g.workers
+	if n < g.cfg.MinParallel || w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + w - 1) / w
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// topIDs reduces per-entry scores to the k best ids.
+func (g *Gallery) topIDs(scores []float64, k int) []Match {
+	best := make(map[*owner]float64)
+	for i, s := range scores {
+		o := g.ents[i].own
+		if b, ok := best[o]; !ok || s > b {
+			best[o] = s
+		}
+	}
+	out := make([]Match, 0, len(best))
+	for o, s := range best {
+		out = append(out, Match{ID: o.id, Score: s})
+	}
+	slices.SortFunc(out, func(a, b Match) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return cmpString(a.ID, b.ID)
+	})
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,135 @@
+package matchcore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestGalleryIdentify(t *testing.T) {
+	ex := mustExtractor(t)
+	cfg := DefaultGalleryConfig()
+	cfg.MinParallel = 1 // exercise the parallel path on a small gallery
+	g, err := NewGallery(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	for i := 0; i < n; i++ {
+		err := g.Add(fmt.Sprint("id", i),
+			mustExtract(t, ex, synthPalm(uint64(100+i), 6, 0, 1)),
+			mustExtract(t, ex, synthPalm(uint64(100+i), 6, 2, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g.Len() != n || g.Templates() != 2*n {
+		t.Fatalf("Len %d Templates %d", g.Len(), g.Templates())
+	}
+	for i := 0; i < n; i++ {
+		m, ok := g.Identify(mustExtract(t, ex, synthPalm(uint64(100+i), 6, 3, 9)))
+		if !ok || m.ID != fmt.Sprint("id", i) {
+			t.Fatalf("probe %d: got %+v ok=%v", i, m, ok)
+		}
+	}
+	walkIn := mustExtract(t, ex, synthPalm(999, 6, 0, 1))
+	if m, ok := g.Identify(walkIn); ok {
+		t.Fatalf("walk-in matched %+v", m)
+	}
+	if best := g.Best(walkIn, 5); len(best) != 5 || best[0].Score < best[4].Score {
+		t.Fatalf("Best: %+v", best)
+	}
+	// Replace id0 with another palm's captures; remove id1.
+	if err := g.Add("id0", mustExtract(t, ex, synthPalm(999, 6, 1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := g.Identify(walkIn); !ok || m.ID != "id0" {
+		t.Fatalf("after replace: %+v %v", m, ok)
+	}
+	if !g.Remove("id1") || g.Remove("id1") {
+		t.Fatal("Remove result wrong")
+	}
+	if m, ok := g.Identify(mustExtract(t, ex, synthPalm(101, 6, 0, 5))); ok {
+		t.Fatalf("removed id still matches: %+v", m)
+	}
+	if g.Len() != n-1 || g.Templates() != 2*n-3 {
+		t.Fatalf("Len %d Templates %d", g.Len(), g.Templates())
+	}
+	for i := 2; i < n; i++ {
+		m, ok := g.Identify(mustExtract(t, ex, synthPalm(uint64(100+i), 6, 1, 11)))
+		if !ok || m.ID != fmt.Sprint("id", i) {
+			t.Fatalf("after removals probe %d: got %+v", i, m)
+		}
+	}
+}
+
+func TestGalleryRejects(t *testing.T) {
+	g, _ := NewGallery(DefaultGalleryConfig())
+	ex := mustExtractor(t)
+	tp := mustExtract(t, ex, synthPalm(1, 5, 0, 1))
+	c := DefaultExtractorConfig()
+	c.Grid = 16
+	ex16, _ := NewExtractor(c)
+	tp16 := mustExtract(t, ex16, synthPalm(1, 5, 0, 1))
+	if err := g.Add("", tp); !errors.Is(err, ErrBadConfig) {
+		t.Fatal(err)
+	}
+	if err := g.Add("a"); !errors.Is(err, ErrBadConfig) {
+		t.Fatal(err)
+	}
+	if err := g.Add("a", &Template{}); !errors.Is(err, ErrBadTemplate) {
+		t.Fatal(err)
+	}
+	if err := g.Add("a", tp); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Add("b", tp16); !errors.Is(err, ErrIncompatible) {
+		t.Fatal(err)
+	}
+	if ms := g.Best(tp16, 3); ms != nil {
+		t.Fatalf("incompatible probe: %+v", ms)
+	}
+	if _, err := NewGallery(GalleryConfig{Threshold: 2}); !errors.Is(err, ErrBadConfig) {
+		t.Fatal(err)
+	}
+}
+
+func TestGalleryConcurrent(t *testing.T) {
+	ex := mustExtractor(t)
+	cfg := DefaultGalleryConfig()
+	cfg.MinParallel = 1
+	g, _ := NewGallery(cfg)
+	ts := make([]*Template, 8)
+	for i := range ts {
+		ts[i] = mustExtract(t, ex, synthPalm(uint64(200+i), 6, 0, 1))
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 50; k++ {
+				i := (w + k) % len(ts)
+				id := fmt.Sprint("p", i)
+				switch k % 3 {
+				case 0:
+					if err := g.Add(id, ts[i]); err != nil {
+						t.Error(err)
+					}
+				case 1:
+					if m, ok := g.Identify(ts[i]); ok && m.ID != id {
+						t.Errorf("identify %s got %s", id, m.ID)
+					}
+				case 2:
+					g.Remove(id)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
