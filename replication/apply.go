@@ -1,0 +1,416 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/raft"
+)
+
+// Split an apply batch across Badger transactions before it nears Badger's
+// per-transaction limits (15% of the memtable). One entry is at most about
+// maxCommandBytes, far below.
+const (
+	txnSplitBytes = 1 << 20
+	txnSplitOps   = 4096
+)
+
+// Apply applies one committed log entry and returns the encoded Result
+// ([]byte). It never returns an error value; see ApplyBatch.
+func (f *FSM) Apply(l *raft.Log) interface{} {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies committed entries in one Badger transaction (split if
+// very large) that also records the last applied index, then tells the
+// Observer. Each response is the []byte of an encoded Result. Entries at or
+// below AppliedIndex (raft replaying after a restart) are skipped with an
+// OK result. Non-command entries only advance the applied index. After a
+// storage failure every entry not committed gets CodeInternal and the FSM
+// refuses further entries (see Healthy).
+func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
+	out := make([]interface{}, len(logs))
+	events, err := f.applyLocked(logs, out)
+	if err != nil {
+		internal := encodeResult(Result{Code: CodeInternal, Message: err.Error()})
+		for i := range out {
+			if out[i] == nil {
+				out[i] = internal
+			}
+		}
+	}
+	f.notify(events)
+	return out
+}
+
+func (f *FSM) applyLocked(logs []*raft.Log, out []interface{}) ([]event, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed {
+		return nil, ErrClosed
+	}
+	if err := f.Healthy(); err != nil {
+		return nil, fmt.Errorf("refusing to apply after an earlier failure: %w", err)
+	}
+	a := f.newApplier()
+	for i, l := range logs {
+		if l.Index <= a.applied {
+			out[i] = encodeResult(Result{Code: CodeOK, Message: fmt.Sprintf("index %d already applied", l.Index)})
+			continue
+		}
+		if a.pendingBytes > txnSplitBytes || a.pendingOps > txnSplitOps {
+			if err := a.flush(); err != nil {
+				return a.events, a.abort(out, err)
+			}
+		}
+		res := Result{Code: CodeOK}
+		if l.Type == raft.LogCommand {
+			res = a.apply(l.Index, l.Data)
+		}
+		if a.err != nil {
+			a.txn.Discard()
+			return a.events, a.abort(out, a.err)
+		}
+		a.applied = l.Index
+		a.pending = append(a.pending, i)
+		out[i] = encodeResult(res)
+	}
+	if err := a.flush(); err != nil {
+		return a.events, a.abort(out, err)
+	}
+	a.txn.Discard()
+	return a.events, nil
+}
+
+// abort forgets the results of the uncommitted transaction (the caller
+// fills them with CodeInternal) and stops the FSM.
+func (a *applier) abort(out []interface{}, err error) error {
+	for _, i := range a.pending {
+		out[i] = nil
+	}
+	return a.f.fail(err)
+}
+
+// fail records the first storage failure (under stateMu, as Healthy reads).
+func (f *FSM) fail(err error) error {
+	f.stateMu.Lock()
+	if f.failed == nil {
+		f.failed = err
+	}
+	f.stateMu.Unlock()
+	f.log.Error("replication: apply failed; state machine stopped", "error", err)
+	return fmt.Errorf("%w: %w", ErrInternal, err)
+}
+
+// event is an Observer call due once its transaction is committed.
+type event struct {
+	deleted    bool
+	customerID string
+	wrapped    []byte
+	cts        [][]byte
+}
+
+func (f *FSM) notify(events []event) {
+	if f.obs == nil {
+		return
+	}
+	for _, ev := range events {
+		if ev.deleted {
+			f.obs.CustomerDeleted(ev.customerID)
+			continue
+		}
+		plain, err := f.openTemplates(ev.customerID, ev.wrapped, ev.cts)
+		if err != nil {
+			f.log.Error("replication: cannot decrypt enrolled templates; check the store secret", "customer", ev.customerID, "error", err)
+			continue
+		}
+		f.obs.CustomerEnrolled(ev.customerID, plain)
+	}
+}
+
+// applier accumulates one batch's writes in a Badger transaction.
+type applier struct {
+	f       *FSM
+	db      *badger.DB
+	txn     *badger.Txn
+	applied uint64 // last index applied into txn (or committed)
+
+	st           memState
+	countsDirty  bool
+	markDirty    bool
+	totalsDirty  map[string]struct{}
+	pendingBytes int
+	pendingOps   int
+	pending      []int   // out positions in the open txn
+	txnEvents    []event // events of the open txn
+	events       []event // events of committed txns
+	err          error   // first storage error
+}
+
+func (f *FSM) newApplier() *applier {
+	f.stateMu.Lock()
+	st := f.state
+	f.stateMu.Unlock()
+	st.totals = maps.Clone(st.totals)
+	if st.totals == nil {
+		st.totals = map[string]int64{}
+	}
+	return &applier{
+		f: f, db: f.db.db, txn: f.db.db.NewTransaction(true),
+		applied: f.applied.Load(), st: st,
+	}
+}
+
+// flush writes the meta keys, commits, publishes the new state and opens
+// a fresh transaction.
+func (a *applier) flush() error {
+	if len(a.pending) == 0 {
+		a.txn.Discard()
+		a.txn = a.db.NewTransaction(true)
+		return nil
+	}
+	a.set(keyApplied, u64(a.applied))
+	if a.countsDirty {
+		a.set(keyCounts, a.st.counts.encode())
+	}
+	if a.markDirty {
+		a.set(keyUploaded, a.st.mark.encode())
+	}
+	for cur := range a.totalsDirty {
+		a.set([]byte(prefixTotal+cur), encodeTotal(a.st.totals[cur]))
+	}
+	err := a.err
+	if err == nil {
+		err = a.txn.Commit()
+	} else {
+		a.txn.Discard()
+	}
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	published := a.st
+	published.totals = maps.Clone(a.st.totals)
+	a.f.setState(published, a.applied)
+	a.events = append(a.events, a.txnEvents...)
+	a.txnEvents, a.pending = nil, a.pending[:0]
+	a.countsDirty, a.markDirty, a.totalsDirty = false, false, nil
+	a.pendingBytes, a.pendingOps = 0, 0
+	a.txn = a.db.NewTransaction(true)
+	return nil
+}
+
+func (a *applier) set(k, v []byte) {
+	if a.err != nil {
+		return
+	}
+	a.pendingBytes += len(k) + len(v) + 32
+	a.pendingOps++
+	a.err = a.txn.Set(k, v)
+}
+
+func (a *applier) del(k []byte) {
+	if a.err != nil {
+		return
+	}
+	a.pendingBytes += len(k) + 32
+	a.pendingOps++
+	a.err = a.txn.Delete(k)
+}
+
+// get returns a copy of the value of k, or ok=false.
+func (a *applier) get(k []byte) (v []byte, ok bool) {
+	if a.err != nil {
+		return nil, false
+	}
+	item, err := a.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false
+	}
+	if err == nil {
+		v, err = item.ValueCopy(nil)
+	}
+	if err != nil {
+		a.err = err
+		return nil, false
+	}
+	return v, true
+}
+
+// apply decodes and applies one command at log index idx.
+func (a *applier) apply(idx uint64, data []byte) Result {
+	cmd, err := decodeCommand(data)
+	switch {
+	case errors.Is(err, ErrUnknownCommand):
+		a.f.log.Warn("replication: refusing command this kiosk does not understand", "index", idx, "error", err)
+		return Result{Code: CodeUnknownCommand, Message: err.Error()}
+	case err != nil:
+		return Result{Code: CodeInvalid, Message: err.Error()}
+	}
+	switch {
+	case cmd.charge != nil:
+		return a.charge(idx, cmd.charge)
+	case cmd.enrol != nil:
+		return a.enrol(idx, cmd.enrol)
+	case cmd.delete != nil:
+		return a.deleteCustomer(idx, cmd.delete)
+	default:
+		return a.markUploaded(idx, cmd.mark)
+	}
+}
+
+// idem looks up an idempotency key. A stored record that does not decode
+// is a storage failure.
+func (a *applier) idem(k string) (idemRecord, bool) {
+	v, ok := a.get(key(prefixIdem, k))
+	if !ok {
+		return idemRecord{}, false
+	}
+	rec, err := decodeIdemRecord(v)
+	if err != nil {
+		a.err = fmt.Errorf("idempotency record %q: %w", k, err)
+		return idemRecord{}, false
+	}
+	return rec, true
+}
+
+func (a *applier) customer(id string) (customerRecord, bool) {
+	v, ok := a.get(key(prefixCustomer, id))
+	if !ok {
+		return customerRecord{}, false
+	}
+	rec, err := decodeCustomerRecord(v)
+	if err != nil {
+		a.err = fmt.Errorf("customer record %q: %w", id, err)
+		return customerRecord{}, false
+	}
+	return rec, true
+}
+
+var typeNames = map[byte]string{typeEnrol: "enrol", typeDelete: "delete", typeCharge: "charge"}
+
+func conflict(format string, args ...any) Result {
+	return Result{Code: CodeConflict, Message: fmt.Sprintf(format, args...)}
+}
+
+func (a *applier) charge(idx uint64, c *Charge) Result {
+	if rec, ok := a.idem(c.IdempotencyKey); ok {
+		if rec.Type != typeCharge {
+			return conflict("idempotency key %q was used for a %s", c.IdempotencyKey, typeNames[rec.Type])
+		}
+		v, ok := a.get(ledgerKey(rec.Seq))
+		if !ok {
+			if a.err == nil {
+				a.err = fmt.Errorf("ledger entry %d of idempotency key %q missing", rec.Seq, c.IdempotencyKey)
+			}
+			return Result{}
+		}
+		prev, err := decodeStoredCharge(v)
+		if err != nil {
+			a.err = fmt.Errorf("ledger entry %d: %w", rec.Seq, err)
+			return Result{}
+		}
+		if prev.CustomerID == c.CustomerID && prev.AmountMinor == c.AmountMinor && prev.Currency == c.Currency {
+			return Result{Code: CodeOK, Duplicate: true, Charge: &prev,
+				Message: fmt.Sprintf("duplicate of charge seq %d", prev.Seq)}
+		}
+		return Result{Code: CodeConflict, Charge: &prev, Message: fmt.Sprintf(
+			"idempotency key %q already charged %s %d %s (seq %d)",
+			c.IdempotencyKey, prev.CustomerID, prev.AmountMinor, prev.Currency, prev.Seq)}
+	}
+	if v, ok := a.get(key(prefixChargeID, c.ChargeID)); ok {
+		seq, _ := readU64(v)
+		return conflict("charge id %q already used (seq %d) under another idempotency key", c.ChargeID, seq)
+	}
+	if _, ok := a.customer(c.CustomerID); !ok {
+		return Result{Code: CodeNotFound, Message: fmt.Sprintf("customer %q is not enrolled", c.CustomerID)}
+	}
+	if total := a.st.totals[c.Currency]; total > math.MaxInt64-c.AmountMinor {
+		return Result{Code: CodeInvalid, Message: fmt.Sprintf("ledger total for %s would overflow", c.Currency)}
+	}
+	rec := ChargeRecord{Seq: idx, ChargeID: c.ChargeID, CustomerID: c.CustomerID, AmountMinor: c.AmountMinor,
+		Currency: c.Currency, Kiosk: c.Kiosk, At: c.At, IdempotencyKey: c.IdempotencyKey}
+	a.set(ledgerKey(idx), encodeChargeRecord(rec))
+	a.set(key(prefixIdem, c.IdempotencyKey), idemRecord{Type: typeCharge, CustomerID: c.CustomerID, Seq: idx, At: c.At}.encode())
+	a.set(key(prefixChargeID, c.ChargeID), u64(idx))
+	a.st.counts.Charges++
+	a.countsDirty = true
+	a.st.totals[c.Currency] += c.AmountMinor
+	if a.totalsDirty == nil {
+		a.totalsDirty = map[string]struct{}{}
+	}
+	a.totalsDirty[c.Currency] = struct{}{}
+	return Result{Code: CodeOK, Charge: &rec}
+}
+
+func (a *applier) enrol(idx uint64, e *sealedEnrol) Result {
+	if rec, ok := a.idem(e.IdempotencyKey); ok {
+		if rec.Type != typeEnrol || rec.CustomerID != e.CustomerID {
+			return conflict("idempotency key %q was used for a %s of customer %q",
+				e.IdempotencyKey, typeNames[rec.Type], rec.CustomerID)
+		}
+		cur, ok := a.customer(e.CustomerID)
+		if !ok || cur.IdempotencyKey != e.IdempotencyKey {
+			return Result{Code: CodeNotFound, Message: fmt.Sprintf(
+				"customer %q enrolled under idempotency key %q has since been deleted", e.CustomerID, e.IdempotencyKey)}
+		}
+		if cur.Info.CardToken != e.CardToken || cur.Info.Templates != len(e.Templates) {
+			return conflict("idempotency key %q already enrolled customer %q with other content", e.IdempotencyKey, e.CustomerID)
+		}
+		return Result{Code: CodeOK, Duplicate: true, Customer: &cur.Info, Message: "duplicate enrolment"}
+	}
+	if cur, ok := a.customer(e.CustomerID); ok {
+		return Result{Code: CodeAlreadyExists, Customer: &cur.Info,
+			Message: fmt.Sprintf("customer %q is already enrolled", e.CustomerID)}
+	}
+	info := CustomerInfo{CustomerID: e.CustomerID, CardToken: e.CardToken, Templates: len(e.Templates),
+		EnrolledAt: e.At, Kiosk: e.Kiosk}
+	a.set(key(prefixCustomer, e.CustomerID), customerRecord{Info: info, IdempotencyKey: e.IdempotencyKey}.encode())
+	a.set(key(prefixDEK, e.CustomerID), e.WrappedDEK)
+	a.set(key(prefixTemplates, e.CustomerID), encodeTemplates(e.Templates))
+	a.set(key(prefixIdem, e.IdempotencyKey), idemRecord{Type: typeEnrol, CustomerID: e.CustomerID, Seq: idx, At: e.At}.encode())
+	a.st.counts.Customers++
+	a.countsDirty = true
+	a.txnEvents = append(a.txnEvents, event{customerID: e.CustomerID, wrapped: e.WrappedDEK, cts: e.Templates})
+	return Result{Code: CodeOK, Customer: &info}
+}
+
+func (a *applier) deleteCustomer(idx uint64, d *DeleteCustomer) Result {
+	if d.IdempotencyKey != "" {
+		if rec, ok := a.idem(d.IdempotencyKey); ok {
+			if rec.Type != typeDelete || rec.CustomerID != d.CustomerID {
+				return conflict("idempotency key %q was used for a %s of customer %q",
+					d.IdempotencyKey, typeNames[rec.Type], rec.CustomerID)
+			}
+			return Result{Code: CodeOK, Duplicate: true, Message: "duplicate delete"}
+		}
+	}
+	cur, ok := a.customer(d.CustomerID)
+	if !ok {
+		return Result{Code: CodeNotFound, Message: fmt.Sprintf("customer %q is not enrolled", d.CustomerID)}
+	}
+	a.del(key(prefixCustomer, d.CustomerID))
+	a.del(key(prefixDEK, d.CustomerID))
+	a.del(key(prefixTemplates, d.CustomerID))
+	if d.IdempotencyKey != "" {
+		a.set(key(prefixIdem, d.IdempotencyKey), idemRecord{Type: typeDelete, CustomerID: d.CustomerID, Seq: idx, At: d.At}.encode())
+	}
+	a.st.counts.Customers--
+	a.countsDirty = true
+	a.txnEvents = append(a.txnEvents, event{deleted: true, customerID: d.CustomerID})
+	return Result{Code: CodeOK, Customer: &cur.Info}
+}
+
+func (a *applier) markUploaded(idx uint64, m *MarkUploaded) Result {
+	if m.UpToSeq >= idx {
+		return Result{Code: CodeInvalid, Message: fmt.Sprintf("upload mark %d is not below its own log index %d", m.UpToSeq, idx)}
+	}
+	if m.UpToSeq <= a.st.mark.Seq {
+		return Result{Code: CodeOK, Duplicate: true, Message: fmt.Sprintf("upload mark already at %d", a.st.mark.Seq)}
+	}
+	a.st.mark = uploadMark{Seq: m.UpToSeq, BatchID: m.BatchID, At: m.At}
+	a.markDirty = true
+	return Result{Code: CodeOK}
+}

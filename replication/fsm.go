@@ -1,0 +1,267 @@
+package replication
+
+import (
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/raft"
+)
+
+// Observer is told about committed changes so the node can keep its
+// in-memory gallery in sync. Methods are called synchronously on raft's FSM
+// goroutine (never concurrently), after the change is committed to Badger;
+// they must not block for long and must not call back into Apply.
+// templates are plain bytes owned by the callee.
+type Observer interface {
+	// CustomerEnrolled is called for each new enrolment (not for
+	// duplicates). If the templates cannot be decrypted on this kiosk (a
+	// wrong Secret), the error is logged and the call is skipped.
+	CustomerEnrolled(id string, templates [][]byte)
+	// CustomerDeleted is called after a customer is deleted.
+	CustomerDeleted(id string)
+	// Restored is called after a snapshot replaced the whole state: reload
+	// everything with ForEachCustomer.
+	Restored()
+}
+
+// Stats summarises the state.
+type Stats struct {
+	Customers    int
+	Charges      int
+	LedgerTotal  map[string]int64 // per currency, in minor units, over all charges ever applied
+	UploadedSeq  uint64
+	AppliedIndex uint64
+}
+
+// FSM is the store's replicated state machine. It implements raft.FSM and
+// raft.BatchingFSM; its read methods are safe for concurrent use with
+// Apply and with each other.
+type FSM struct {
+	cfg Config
+	log *slog.Logger
+	obs Observer
+	kek cipher.AEAD // store key
+
+	// mu guards db, gen and closed. Restore and Close take it for writing
+	// to swap or close the database; everything else takes it for reading.
+	mu     sync.RWMutex
+	db     *handle
+	gen    uint64
+	closed bool
+
+	stateMu sync.Mutex
+	state   memState // mirror of the meta keys, updated after each commit
+	failed  error    // first storage failure; Apply refuses after it
+
+	applied  atomic.Uint64
+	uploaded atomic.Uint64
+}
+
+// memState mirrors the meta keys.
+type memState struct {
+	counts counts
+	totals map[string]int64
+	mark   uploadMark
+}
+
+// handle is an open Badger database and the snapshots reading it.
+type handle struct {
+	db   *badger.DB
+	refs sync.WaitGroup
+}
+
+var (
+	_ raft.FSM         = (*FSM)(nil)
+	_ raft.BatchingFSM = (*FSM)(nil)
+)
+
+// Open opens (or creates) the state in cfg.Dir. It fails if the state was
+// written under another Secret or StoreID with EncryptAtRest.
+func Open(cfg Config) (*FSM, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	kek, err := deriveKey(cfg.Secret, storeKeyInfo, cfg.StoreID)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := newGCM(kek)
+	if err != nil {
+		return nil, err
+	}
+	f := &FSM{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, kek: aead}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	gen, err := prepareDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	db, err := f.openBadger(gen)
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	f.db, f.gen = &handle{db: db}, gen
+	if err := f.loadMeta(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	f.log.Info("replication state opened", "dir", cfg.Dir, "generation", gen,
+		"applied_index", f.applied.Load(), "customers", f.state.counts.Customers, "charges", f.state.counts.Charges)
+	return f, nil
+}
+
+// openBadger opens generation gen of the state directory.
+func (f *FSM) openBadger(gen uint64) (*badger.DB, error) {
+	opts := badger.DefaultOptions(genDir(f.cfg.Dir, gen)).
+		WithLogger(badgerLogger{f.log}).
+		WithSyncWrites(f.cfg.SyncWrites).
+		WithNumVersionsToKeep(1).
+		WithMemTableSize(f.cfg.MemTableBytes).
+		WithBlockCacheSize(f.cfg.CacheBytes).
+		WithNumCompactors(2).
+		WithCompactL0OnClose(true).
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false)
+	if f.cfg.EncryptAtRest {
+		k, err := deriveKey(f.cfg.Secret, badgerKeyInfo, f.cfg.StoreID)
+		if err != nil {
+			return nil, err
+		}
+		opts = opts.WithEncryptionKey(k).WithIndexCacheSize(f.cfg.CacheBytes)
+	}
+	return badger.Open(opts)
+}
+
+// loadMeta fills the in-memory mirror from the meta keys.
+func (f *FSM) loadMeta() error {
+	st := memState{totals: map[string]int64{}}
+	var applied uint64
+	err := f.db.db.View(func(txn *badger.Txn) error {
+		if err := getInto(txn, keyApplied, func(v []byte) (err error) { applied, err = readU64(v); return }); err != nil {
+			return err
+		}
+		if err := getInto(txn, keyCounts, func(v []byte) (err error) { st.counts, err = decodeCounts(v); return }); err != nil {
+			return err
+		}
+		if err := getInto(txn, keyUploaded, func(v []byte) (err error) { st.mark, err = decodeUploadMark(v); return }); err != nil {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixTotal)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			cur := strings.TrimPrefix(string(it.Item().Key()), prefixTotal)
+			if err := it.Item().Value(func(v []byte) (err error) { st.totals[cur], err = decodeTotal(v); return }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load meta: %w", err)
+	}
+	f.setState(st, applied)
+	return nil
+}
+
+func (f *FSM) setState(st memState, applied uint64) {
+	f.stateMu.Lock()
+	f.state = st
+	f.stateMu.Unlock()
+	f.applied.Store(applied)
+	f.uploaded.Store(st.mark.Seq)
+}
+
+// getInto calls fn with the value of k; a missing key is not an error.
+func getInto(txn *badger.Txn, k []byte, fn func([]byte) error) error {
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(fn)
+}
+
+// Close closes the database. It waits for snapshots being persisted.
+// Apply and reads after Close fail with ErrClosed.
+func (f *FSM) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	f.db.refs.Wait()
+	if err := f.db.db.Close(); err != nil {
+		return fmt.Errorf("close state: %w", err)
+	}
+	return nil
+}
+
+// acquire returns the live database for reading; call release after.
+func (f *FSM) acquire() (*badger.DB, error) {
+	f.mu.RLock()
+	if f.closed {
+		f.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return f.db.db, nil
+}
+
+func (f *FSM) release() { f.mu.RUnlock() }
+
+// AppliedIndex is the raft index of the last entry applied (or skipped).
+// After a restart the consensus layer may compare it with the latest
+// snapshot's index: it is never below it (see DESIGN.md).
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
+
+// UploadedSeq is the reconciliation mark: every charge with Seq <= it has
+// been acknowledged by the cloud.
+func (f *FSM) UploadedSeq() uint64 { return f.uploaded.Load() }
+
+// Healthy returns nil, or the storage failure that stopped the FSM from
+// applying. A kiosk whose FSM failed must restart; raft then replays the
+// entries after AppliedIndex.
+func (f *FSM) Healthy() error {
+	f.stateMu.Lock()
+	defer f.stateMu.Unlock()
+	return f.failed
+}
+
+// Stats returns counters of the local state.
+func (f *FSM) Stats() Stats {
+	f.stateMu.Lock()
+	defer f.stateMu.Unlock()
+	return Stats{
+		Customers:    int(f.state.counts.Customers),
+		Charges:      int(f.state.counts.Charges),
+		LedgerTotal:  maps.Clone(f.state.totals),
+		UploadedSeq:  f.uploaded.Load(),
+		AppliedIndex: f.applied.Load(),
+	}
+}
+
+// badgerLogger sends Badger's logs to slog; its chatty info goes to debug.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Infof(f string, a ...any) {
+	b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
