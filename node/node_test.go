@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 }
 
 // freePort returns a 127.0.0.1 port free for both TCP and UDP.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for i := 0; i < 50; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -52,7 +52,7 @@ func freePort(t *testing.T) int {
 }
 
 type testStore struct {
-	t      *testing.T
+	t      testing.TB
 	nodes  []*Node
 	cfgs   []Config
 	cancel []context.CancelFunc
@@ -60,7 +60,7 @@ type testStore struct {
 	secret []byte
 }
 
-func testConfig(t *testing.T, i int, secret []byte, cloudURL string) Config {
+func testConfig(t testing.TB, i int, secret []byte, cloudURL string) Config {
 	cfg := DefaultConfig()
 	cfg.Name = fmt.Sprintf("kiosk-%d", i+1)
 	cfg.DataDir = filepath.Join(t.TempDir(), cfg.Name)
@@ -74,7 +74,7 @@ func testConfig(t *testing.T, i int, secret []byte, cloudURL string) Config {
 	return cfg
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -82,7 +82,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // startStore starts n kiosks that form one store and waits for a leader.
-func startStore(t *testing.T, n int, cloudURL string, tweak ...func(*Config)) *testStore {
+func startStore(t testing.TB, n int, cloudURL string, tweak ...func(*Config)) *testStore {
 	t.Helper()
 	s := &testStore{t: t, secret: []byte("test-secret-0123456789abcdef")}
 	var gossip []string
@@ -213,11 +213,11 @@ func TestEnrolCheckoutAndIdempotentRetries(t *testing.T) {
 		t.Fatalf("receipt %+v, want alice (%s) 1250 fresh", rc, alice.CustomerID)
 	}
 	tests := []struct {
-		name      string
-		kiosk     int
-		amount    int64
-		wantDup   bool
-		wantCode  string
+		name     string
+		kiosk    int
+		amount   int64
+		wantDup  bool
+		wantCode string
 	}{
 		{"retry same kiosk", f, 1250, true, ""},
 		{"retry other kiosk", l, 1250, true, ""},
