@@ -1,0 +1,164 @@
+package scanner
+
+import (
+	"math"
+	"sort"
+)
+
+// vec is a 2-D point or vector in pixel coordinates.
+type vec struct{ x, y float64 }
+
+func (a vec) add(b vec) vec       { return vec{a.x + b.x, a.y + b.y} }
+func (a vec) sub(b vec) vec       { return vec{a.x - b.x, a.y - b.y} }
+func (a vec) scale(s float64) vec { return vec{a.x * s, a.y * s} }
+func (a vec) dot(b vec) float64   { return a.x*b.x + a.y*b.y }
+func (a vec) cross(b vec) float64 { return a.x*b.y - a.y*b.x }
+func (a vec) norm() float64       { return math.Hypot(a.x, a.y) }
+func (a vec) unit() vec {
+	n := a.norm()
+	if n == 0 {
+		return vec{}
+	}
+	return a.scale(1 / n)
+}
+
+// defect is a convexity defect of the hand contour: a concavity such as the
+// gap between two fingers. Its deepest point is a valley candidate.
+type defect struct {
+	idx   int     // contour index of the deepest point
+	p     vec     // deepest point
+	depth float64 // distance from the hull edge
+	open  vec     // unit vector from p towards the hull edge: where the gap opens
+	width float64 // length of the hull edge spanning the gap
+}
+
+// convexHullIdx returns the indices of the contour points on its convex hull,
+// sorted by contour index.
+func convexHullIdx(c []contourPoint) []int {
+	n := len(c)
+	if n < 3 {
+		return nil
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		pa, pb := c[idx[a]], c[idx[b]]
+		if pa.x != pb.x {
+			return pa.x < pb.x
+		}
+		return pa.y < pb.y
+	})
+	cross := func(o, a, b int) int {
+		return (c[a].x-c[o].x)*(c[b].y-c[o].y) - (c[a].y-c[o].y)*(c[b].x-c[o].x)
+	}
+	hull := make([]int, 0, 64)
+	for _, i := range idx {
+		for len(hull) >= 2 && cross(hull[len(hull)-2], hull[len(hull)-1], i) <= 0 {
+			hull = hull[:len(hull)-1]
+		}
+		hull = append(hull, i)
+	}
+	lower := len(hull) + 1
+	for k := n - 2; k >= 0; k-- {
+		i := idx[k]
+		for len(hull) >= lower && cross(hull[len(hull)-2], hull[len(hull)-1], i) <= 0 {
+			hull = hull[:len(hull)-1]
+		}
+		hull = append(hull, i)
+	}
+	hull = hull[:len(hull)-1]
+	sort.Ints(hull)
+	return hull
+}
+
+// convexityDefects returns the defects deeper than minDepth whose deepest
+// point is not on the image border, in contour order.
+func convexityDefects(c []contourPoint, minDepth float64) []defect {
+	hull := convexHullIdx(c)
+	n := len(c)
+	// Where the hand leaves the frame the contour runs along the image
+	// border, which the hull covers with one long edge; split the hull at
+	// the ends of every border run so each gap opening onto the border is
+	// its own defect.
+	inHull := make(map[int]bool, len(hull))
+	for _, i := range hull {
+		inHull[i] = true
+	}
+	for i := range c {
+		if c[i].border && (!c[(i+n-1)%n].border || !c[(i+1)%n].border) && !inHull[i] {
+			hull = append(hull, i)
+			inHull[i] = true
+		}
+	}
+	sort.Ints(hull)
+	var out []defect
+	for h := range hull {
+		i, j := hull[h], hull[(h+1)%len(hull)]
+		span := (j - i + n) % n
+		if span < 3 {
+			continue
+		}
+		a := vec{float64(c[i].x), float64(c[i].y)}
+		b := vec{float64(c[j].x), float64(c[j].y)}
+		e := b.sub(a)
+		el := e.norm()
+		if el == 0 {
+			continue
+		}
+		best, bestK := 0.0, -1
+		for s := 1; s < span; s++ {
+			k := (i + s) % n
+			p := vec{float64(c[k].x), float64(c[k].y)}
+			d := math.Abs(e.cross(p.sub(a))) / el
+			if d > best {
+				best, bestK = d, k
+			}
+		}
+		if bestK < 0 || best < minDepth || c[bestK].border {
+			continue
+		}
+		p := vec{float64(c[bestK].x), float64(c[bestK].y)}
+		mid := a.add(b).scale(0.5)
+		out = append(out, defect{idx: bestK, p: p, depth: best, open: mid.sub(p).unit(), width: el})
+	}
+	return out
+}
+
+// fingerValleys picks, among the defects, the three consecutive gaps between
+// the four fingers (index–middle, middle–ring, ring–little) and returns the
+// two outer ones. palmR is the palm's inscribed radius, used for scale.
+// ok is false when no plausible triple (or pair) exists.
+func fingerValleys(ds []defect, palmR float64) (v1, v3 vec, open vec, ok bool) {
+	n := len(ds)
+	bestCost := math.Inf(1)
+	for s := 0; s < n && n >= 3; s++ {
+		a, b, c := ds[s], ds[(s+1)%n], ds[(s+2)%n]
+		d1, d2 := b.p.sub(a.p).norm(), c.p.sub(b.p).norm()
+		L := c.p.sub(a.p).norm()
+		if L < 0.4*palmR || L > 3.2*palmR || d1 == 0 || d2 == 0 {
+			continue
+		}
+		// Gaps between fingers open to the same side; the thumb's does not.
+		if a.open.dot(c.open) < 0.5 || a.open.dot(b.open) < 0.5 || b.open.dot(c.open) < 0.5 {
+			continue
+		}
+		balance := math.Abs(d1-d2) / (d1 + d2)
+		bend := math.Abs(c.p.sub(a.p).cross(b.p.sub(a.p))) / (L * L)
+		// The outer valleys' gaps should open away from the palm side of the
+		// line joining them.
+		nrm := vec{-(c.p.y - a.p.y), c.p.x - a.p.x}.unit()
+		mo := a.open.add(b.open).add(c.open).unit()
+		align := 1 - math.Abs(nrm.dot(mo))
+		cost := balance + bend + align
+		if cost < bestCost {
+			bestCost, v1, v3, open = cost, a.p, c.p, mo
+			ok = true
+		}
+	}
+	if ok {
+		return v1, v3, open, true
+	}
+	return vec{}, vec{}, vec{}, false
+}

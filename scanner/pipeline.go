@@ -1,0 +1,299 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+)
+
+// PipelineConfig tunes the capture pipeline. DefaultPipelineConfig is ready
+// to use; lengths relative to "L" are in units of the distance between the
+// two outer finger valleys (index–middle and ring–little).
+type PipelineConfig struct {
+	// ROISize is the side of the square ROI handed to matchcore, in pixels.
+	ROISize int
+	// WorkSize bounds the longer side of the downsampled image used to find
+	// the hand and its key points.
+	WorkSize int
+	// ROIOffset is the distance from the valley line to the ROI centre,
+	// towards the wrist, in units of L.
+	ROIOffset float64
+	// ROIScale is the ROI side in units of L.
+	ROIScale float64
+	// MinContrast is the least difference in mean gray level between hand and
+	// background for a hand to be present.
+	MinContrast float64
+	// MinPalm and MaxPalm bound L as a fraction of the frame's shorter side;
+	// outside them the customer is told to move closer or away.
+	MinPalm, MaxPalm float64
+	// MaxOutside is the largest fraction of the ROI that may fall outside
+	// the frame.
+	MaxOutside float64
+	// FocusLow and FocusHigh map the ROI's sharpness (mean absolute
+	// Laplacian, gray levels) to a focus score of 0 and 1.
+	FocusLow, FocusHigh float64
+	// MaxMotion is the largest movement of the palm between two consecutive
+	// frames in Capture, in units of L, before "hold still".
+	MaxMotion float64
+	// MinQuality is the least quality Capture accepts.
+	MinQuality float64
+	// GoodQuality stops Capture early: the first frame at or above it wins.
+	GoodQuality float64
+}
+
+// DefaultPipelineConfig returns settings that suit a 640×480 contactless
+// scanner as well as the PolyU and Tongji whole-hand images.
+func DefaultPipelineConfig() PipelineConfig {
+	return PipelineConfig{
+		ROISize:     128,
+		WorkSize:    320,
+		ROIOffset:   0.75,
+		ROIScale:    1.15,
+		MinContrast: 20,
+		MinPalm:     0.18,
+		MaxPalm:     0.75,
+		MaxOutside:  0.08,
+		FocusLow:    0.8,
+		FocusHigh:   2.5,
+		MaxMotion:   0.12,
+		MinQuality:  0.4,
+		GoodQuality: 0.7,
+	}
+}
+
+// Validate reports the first setting out of range.
+func (c PipelineConfig) Validate() error {
+	switch {
+	case c.ROISize < 16 || c.ROISize > 1024:
+		return fmt.Errorf("scanner: ROISize %d outside [16,1024]", c.ROISize)
+	case c.WorkSize < 64 || c.WorkSize > 2048:
+		return fmt.Errorf("scanner: WorkSize %d outside [64,2048]", c.WorkSize)
+	case c.ROIScale <= 0 || c.ROIScale > 4:
+		return fmt.Errorf("scanner: ROIScale %v outside (0,4]", c.ROIScale)
+	case c.ROIOffset < 0 || c.ROIOffset > 4:
+		return fmt.Errorf("scanner: ROIOffset %v outside [0,4]", c.ROIOffset)
+	case c.MinContrast < 0:
+		return fmt.Errorf("scanner: MinContrast %v < 0", c.MinContrast)
+	case c.MinPalm <= 0 || c.MaxPalm <= c.MinPalm:
+		return fmt.Errorf("scanner: need 0 < MinPalm (%v) < MaxPalm (%v)", c.MinPalm, c.MaxPalm)
+	case c.MaxOutside < 0 || c.MaxOutside >= 1:
+		return fmt.Errorf("scanner: MaxOutside %v outside [0,1)", c.MaxOutside)
+	case c.FocusLow < 0 || c.FocusHigh <= c.FocusLow:
+		return fmt.Errorf("scanner: need 0 <= FocusLow (%v) < FocusHigh (%v)", c.FocusLow, c.FocusHigh)
+	case c.MaxMotion <= 0:
+		return fmt.Errorf("scanner: MaxMotion %v <= 0", c.MaxMotion)
+	case c.MinQuality < 0 || c.MinQuality > 1 || c.GoodQuality < c.MinQuality || c.GoodQuality > 1:
+		return fmt.Errorf("scanner: need 0 <= MinQuality (%v) <= GoodQuality (%v) <= 1", c.MinQuality, c.GoodQuality)
+	}
+	return nil
+}
+
+// Pipeline finds the palm in frames and cuts out its ROI. Process is safe for
+// concurrent use; Capture keeps per-call state only.
+type Pipeline struct {
+	cfg PipelineConfig
+}
+
+// NewPipeline returns a pipeline, or an error if cfg is invalid.
+func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Pipeline{cfg: cfg}, nil
+}
+
+// Config returns the pipeline's configuration.
+func (p *Pipeline) Config() PipelineConfig { return p.cfg }
+
+// Scores breaks a frame's quality down; each is in [0,1], 1 best.
+type Scores struct {
+	Focus, Exposure, Size, Motion float64
+}
+
+// Result is what the pipeline made of one frame.
+type Result struct {
+	// ROI is the rotation-normalised palm region, ROISize×ROISize, fingers
+	// towards row 0; nil when no palm was found.
+	ROI *image.Gray
+	// Quality is in [0,1]; Capture accepts frames at or above MinQuality.
+	Quality float64
+	// Guidance tells the customer what to do; GuidanceOK when Quality is good.
+	Guidance Guidance
+	// Frame is the frame the result came from.
+	Frame Frame
+	// Scores is the breakdown of Quality.
+	Scores Scores
+	// Valleys are the two outer finger valleys found, in frame coordinates.
+	Valleys [2]image.Point
+}
+
+// track is what Capture remembers of the previous frame to judge motion.
+type track struct {
+	valid  bool
+	centre vec
+}
+
+// Process runs the pipeline on one frame. When no usable palm is found the
+// error wraps ErrNoPalm with the reason, and Result.Guidance is still set.
+func (p *Pipeline) Process(f Frame) (Result, error) {
+	res, _, err := p.process(f, track{})
+	return res, err
+}
+
+func noPalm(res Result, g Guidance, reason string) (Result, track, error) {
+	res.Guidance = g
+	return res, track{}, fmt.Errorf("%s: %w", reason, ErrNoPalm)
+}
+
+func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
+	res := Result{Frame: f, Guidance: GuidanceNoHand}
+	g := toGray(f.Image)
+	if g.w < 16 || g.h < 16 {
+		return noPalm(res, GuidanceNoHand, "frame too small")
+	}
+	fac := (max(g.w, g.h) + p.cfg.WorkSize - 1) / p.cfg.WorkSize
+	sw, sh, small := downsample(g, fac)
+	small = boxBlur3(sw, sh, small)
+	thr, lo, hi := otsu(small)
+	if hi-lo < p.cfg.MinContrast {
+		return noPalm(res, GuidanceNoHand, "no hand: image has no contrast")
+	}
+	// Scanners light the hand against a dark background: cut nearer the
+	// background's level than Otsu's threshold so that dim parts of the
+	// hand stay in.
+	thr = (thr + lo) / 2
+	m := mask{w: sw, h: sh, on: make([]bool, sw*sh)}
+	for i, v := range small {
+		m.on[i] = float64(v) > thr
+	}
+	area := m.largestComponent()
+	if area < sw*sh/20 {
+		return noPalm(res, GuidanceNoHand, "no hand: foreground too small")
+	}
+	m.fillHoles()
+	_, _, palmR := m.distanceMax()
+	if palmR < 4 {
+		return noPalm(res, GuidanceNoHand, "no hand: no palm-sized region")
+	}
+	contour := m.traceContour()
+	defects := convexityDefects(contour, math.Max(0.25*palmR, 3))
+	v1, v3, open, ok := fingerValleys(defects, palmR)
+	if !ok {
+		return noPalm(res, GuidanceSpreadFingers, fmt.Sprintf("no finger valleys (%d gaps)", len(defects)))
+	}
+	toFull := func(v vec) vec {
+		return vec{(v.x+0.5)*float64(fac) - 0.5, (v.y+0.5)*float64(fac) - 0.5}
+	}
+	v1, v3 = toFull(v1), toFull(v3)
+	res.Valleys = [2]image.Point{{int(math.Round(v1.x)), int(math.Round(v1.y))}, {int(math.Round(v3.x)), int(math.Round(v3.y))}}
+	L := v3.sub(v1).norm()
+	// y axis of the ROI points from the fingers to the wrist (against the
+	// gaps' opening); x axis is y rotated by -90°, so the ROI shows the
+	// palm upright, as seen by the camera.
+	ax := v3.sub(v1).unit()
+	yAxis := vec{-ax.y, ax.x}
+	if yAxis.dot(open) > 0 {
+		yAxis = yAxis.scale(-1)
+	}
+	xAxis := vec{yAxis.y, -yAxis.x}
+	centre := v1.add(v3).scale(0.5).add(yAxis.scale(p.cfg.ROIOffset * L))
+	side := p.cfg.ROIScale * L
+	roi, outside := sampleROI(g, centre, xAxis, yAxis, side, p.cfg.ROISize)
+	if outside > p.cfg.MaxOutside {
+		res.ROI = nil
+		return noPalm(res, GuidanceCentre, fmt.Sprintf("palm %.0f%% outside the frame", 100*outside))
+	}
+	res.ROI = roi
+	cur := track{valid: true, centre: centre}
+
+	// Quality.
+	var sc Scores
+	focus, mean, sat, dark := roiStats(roi)
+	sc.Focus = clamp01((focus - p.cfg.FocusLow) / (p.cfg.FocusHigh - p.cfg.FocusLow))
+	sc.Exposure = clamp01(math.Min((mean-15)/35, (245-mean)/35)) * clamp01(1-4*(sat+dark))
+	frac := L / float64(min(g.w, g.h))
+	sc.Size = clamp01(math.Min((frac-0.6*p.cfg.MinPalm)/(0.4*p.cfg.MinPalm), (1.25*p.cfg.MaxPalm-frac)/(0.25*p.cfg.MaxPalm)))
+	sc.Motion = 1
+	if prev.valid {
+		mv := centre.sub(prev.centre).norm() / L
+		sc.Motion = clamp01(2 - mv/p.cfg.MaxMotion)
+	}
+	res.Scores = sc
+	res.Quality = math.Min(math.Min(sc.Focus, sc.Exposure), math.Min(sc.Size, sc.Motion))
+	res.Guidance = GuidanceOK
+	if res.Quality < p.cfg.GoodQuality {
+		switch {
+		case sc.Size < 1 && frac < p.cfg.MinPalm:
+			res.Guidance = GuidanceMoveCloser
+		case sc.Size < 1:
+			res.Guidance = GuidanceMoveAway
+		case sc.Exposure < p.cfg.GoodQuality:
+			res.Guidance = GuidanceLighting
+		default:
+			res.Guidance = GuidanceHoldStill
+		}
+	}
+	return res, cur, nil
+}
+
+func clamp01(v float64) float64 {
+	if v < 0 || math.IsNaN(v) {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}
+
+// Capture reads up to maxFrames frames from d and returns the first whose
+// quality reaches GoodQuality, or else the best one at or above MinQuality.
+// If no frame qualifies, the error wraps ErrNoPalm and the Result holds the
+// best attempt with its Guidance. Driver errors are returned as they are.
+func (p *Pipeline) Capture(ctx context.Context, d Driver, maxFrames int) (Result, error) {
+	if maxFrames < 1 {
+		maxFrames = 1
+	}
+	var (
+		best    Result
+		bestErr error = fmt.Errorf("no frame captured: %w", ErrNoPalm)
+		haveROI bool
+		prev    track
+	)
+	best.Guidance = GuidanceNoHand
+	for i := 0; i < maxFrames; i++ {
+		if err := ctx.Err(); err != nil {
+			return best, err
+		}
+		f, err := d.Capture(ctx)
+		if err != nil {
+			return best, err
+		}
+		res, cur, perr := p.process(f, prev)
+		prev = cur
+		if perr != nil {
+			if !haveROI {
+				best, bestErr = res, perr
+			}
+			continue
+		}
+		if !haveROI || res.Quality > best.Quality {
+			best, haveROI = res, true
+		}
+		if res.Quality >= p.cfg.GoodQuality {
+			return res, nil
+		}
+	}
+	if haveROI {
+		if best.Quality >= p.cfg.MinQuality {
+			return best, nil
+		}
+		return best, fmt.Errorf("best quality %.2f below %.2f (%s): %w", best.Quality, p.cfg.MinQuality, best.Guidance, ErrNoPalm)
+	}
+	if !errors.Is(bestErr, ErrNoPalm) {
+		bestErr = fmt.Errorf("%v: %w", bestErr, ErrNoPalm)
+	}
+	return best, bestErr
+}

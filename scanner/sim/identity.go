@@ -1,0 +1,201 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+)
+
+// Nominal hand units: the palm of an average identity is about palmW wide.
+// The palm texture has one texel per nominal unit.
+const (
+	palmW   = 256.0
+	texPad  = 20.0
+	sdfCell = 6.0
+)
+
+// identity is everything that is fixed about one simulated person's hand.
+// All fields are read-only once built, so identities are shared between
+// goroutines through the cache.
+type identity struct {
+	id    uint64
+	left  bool    // mirror image of a right hand
+	w, hp float64 // palm width and height (nominal units)
+	tone  float64 // skin albedo, visible band, 0..1
+	// Fingers, index to little: base on the palm's top edge, length, width,
+	// resting angle from the palm's axis (radians, positive towards little).
+	fBase           [4]pt
+	fLen, fWid, fAn [4]float64
+	thumbBase       pt
+	thumbLen        float64
+	thumbWid        float64
+	thumbAng        float64 // direction of the thumb, radians from -y axis
+	wristHalf       float64
+	// Palm texture, texture origin at hand (-w/2-texPad, -hp/2-texPad).
+	tw, th                    int
+	princ, wrink, fine, veins *layer
+	albedo                    *layer // multiplicative variation around 1
+}
+
+// texOrigin returns the hand coordinates of texel (0,0).
+func (id *identity) texOrigin() pt { return pt{-id.w/2 - texPad, -id.hp/2 - texPad} }
+
+var cache = struct {
+	sync.Mutex
+	m map[uint64]*identity
+}{m: make(map[uint64]*identity)}
+
+const cacheMax = 256
+
+// getIdentity returns the (cached) identity for a seed.
+func getIdentity(seed uint64) *identity {
+	cache.Lock()
+	id, ok := cache.m[seed]
+	cache.Unlock()
+	if ok {
+		return id
+	}
+	id = buildIdentity(seed)
+	cache.Lock()
+	if len(cache.m) >= cacheMax {
+		for k := range cache.m { // drop an arbitrary half
+			delete(cache.m, k)
+			if len(cache.m) < cacheMax/2 {
+				break
+			}
+		}
+	}
+	cache.m[seed] = id
+	cache.Unlock()
+	return id
+}
+
+func identityRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, seed*0xbf58476d1ce4e5b9+0x94d049bb133111eb))
+}
+
+func buildIdentity(seed uint64) *identity {
+	r := identityRand(seed)
+	id := &identity{id: seed}
+	id.left = r.IntN(2) == 1
+	id.w = palmW * uni(r, 0.9, 1.1)
+	id.hp = id.w * uni(r, 1.0, 1.15)
+	id.tone = uni(r, 0.38, 0.58)
+	top := -id.hp / 2
+	lens := [4]float64{0.74, 0.84, 0.79, 0.6}
+	wids := [4]float64{0.215, 0.225, 0.21, 0.18}
+	angs := [4]float64{-0.2, -0.07, 0.06, 0.2}
+	for i := 0; i < 4; i++ {
+		x := (-0.38 + 0.255*float64(i) + 0.012*gauss(r)) * id.w
+		drop := 0.0
+		if i == 3 {
+			drop = uni(r, 0.04, 0.09) * id.w
+		}
+		id.fBase[i] = pt{x, top + 0.06*id.w + drop}
+		id.fLen[i] = lens[i] * id.w * uni(r, 0.92, 1.08)
+		id.fWid[i] = wids[i] * id.w * uni(r, 0.94, 1.06)
+		id.fAn[i] = angs[i] * uni(r, 0.8, 1.2)
+	}
+	id.thumbBase = pt{-0.42 * id.w, uni(r, 0.0, 0.12) * id.hp}
+	id.thumbLen = uni(r, 0.6, 0.72) * id.w
+	id.thumbWid = uni(r, 0.25, 0.29) * id.w
+	id.thumbAng = -uni(r, 0.75, 1.0) // towards -x, upwards
+	id.wristHalf = uni(r, 0.36, 0.42) * id.w
+
+	id.tw = int(id.w + 2*texPad)
+	id.th = int(id.hp + 2*texPad)
+	id.princ = newLayer(id.tw, id.th)
+	id.wrink = newLayer(id.tw, id.th)
+	id.fine = newLayer(id.tw, id.th)
+	id.veins = newLayer(id.tw, id.th)
+	id.albedo = newLayer(id.tw, id.th)
+	id.paintCreases(r)
+	id.paintVeins(r)
+	id.albedo.valueNoise(r, 40, 0.07)
+	id.albedo.valueNoise(r, 12, 0.03)
+	return id
+}
+
+// palmPt maps palm-normalised coordinates (x, y in about [-0.5, 0.5], y
+// towards the wrist, x towards the little finger) to texels.
+func (id *identity) palmPt(x, y float64) pt {
+	return pt{x*id.w + id.w/2 + texPad, y*id.hp + id.hp/2 + texPad}
+}
+
+// jit returns a palm-normalised point jittered by sd.
+func jit(r *rand.Rand, x, y, sd float64) (float64, float64) {
+	return x + sd*gauss(r), y + sd*gauss(r)
+}
+
+// paintCreases draws the principal lines, wrinkles and fine creases as
+// cubic Bézier curves placed relative to the palm (after BezierPalm, Zhao et
+// al., ECCV 2022).
+func (id *identity) paintCreases(r *rand.Rand) {
+	P := func(x, y, sd float64) pt { x, y = jit(r, x, y, sd); return id.palmPt(x, y) }
+	princ := func(p0, p1, p2, p3 pt) {
+		id.princ.splat(bezier{p0, p1, p2, p3, uni(r, 1.2, 2.0), uni(r, 0.2, 0.35), uni(r, 0.5, 0.9)})
+	}
+	// Heart line: ulnar edge towards the index–middle gap.
+	princ(P(0.52, -0.24, 0.035), P(0.25, -0.27, 0.05), P(0.02, -0.30, 0.06), P(-0.2, -0.42, 0.05))
+	// Head line: radial edge across the palm.
+	hy := uni(r, -0.22, -0.16)
+	princ(P(-0.52, hy, 0.02), P(-0.25, hy+0.04, 0.05), P(0.02, -0.04, 0.06), P(0.3, 0.06, 0.08))
+	// Life line: from near the head line around the thenar eminence.
+	princ(P(-0.50, hy+0.02, 0.02), P(-0.15, -0.06, 0.05), P(-0.1, 0.25, 0.06), P(-0.24, 0.56, 0.06))
+	if r.Float64() < 0.6 { // fate line
+		x := uni(r, -0.06, 0.1)
+		id.princ.splat(bezier{id.palmPt(x, 0.56), P(x, 0.3, 0.04), P(x, 0.05, 0.04), P(x, uni(r, -0.3, -0.05), 0.04),
+			uni(r, 0.9, 1.5), uni(r, 0.15, 0.3), 0.8})
+	}
+	// Wrinkles: 5–15 shorter creases anywhere on the palm.
+	nw := 5 + r.IntN(11)
+	for i := 0; i < nw; i++ {
+		c := pt{uni(r, -0.42, 0.42), uni(r, -0.42, 0.45)}
+		a := uni(r, 0, math.Pi)
+		l := uni(r, 0.08, 0.3)
+		d := pt{math.Cos(a) * l / 2, math.Sin(a) * l / 2}
+		p0, p3 := c.sub(d), c.add(d)
+		bend := pt{-d.y, d.x}.mul(0.4 * gauss(r))
+		id.wrink.splat(bezier{id.palmPt(p0.x, p0.y), id.palmPt(lerp(p0, p3, 0.33).add(bend).x, lerp(p0, p3, 0.33).add(bend).y),
+			id.palmPt(lerp(p0, p3, 0.67).add(bend).x, lerp(p0, p3, 0.67).add(bend).y), id.palmPt(p3.x, p3.y),
+			uni(r, 0.7, 1.2), uni(r, 0.12, 0.25), 0.9})
+	}
+	// Fine creases: a mesh in two dominant directions.
+	a1, a2 := uni(r, 0, math.Pi), 0.0
+	a2 = a1 + uni(r, 0.9, 1.6)
+	nf := 900 + r.IntN(400)
+	for i := 0; i < nf; i++ {
+		a := a1
+		if r.IntN(2) == 1 {
+			a = a2
+		}
+		a += 0.25 * gauss(r)
+		c := pt{uni(r, 0, float64(id.tw)), uni(r, 0, float64(id.th))}
+		l := uni(r, 5, 18)
+		d := pt{math.Cos(a) * l / 2, math.Sin(a) * l / 2}
+		id.fine.splat(bezier{c.sub(d), c.sub(d.mul(0.33)), c.add(d.mul(0.33)), c.add(d), uni(r, 0.5, 0.9), uni(r, 0.04, 0.1), 0.9})
+	}
+}
+
+// paintVeins draws the near-infrared vein tree: a few broad veins rising
+// from the wrist, with branches.
+func (id *identity) paintVeins(r *rand.Rand) {
+	n := 3 + r.IntN(3)
+	for i := 0; i < n; i++ {
+		x0 := uni(r, -0.35, 0.35)
+		x3 := x0 + uni(r, -0.3, 0.3)
+		y3 := uni(r, -0.45, -0.1)
+		b := bezier{id.palmPt(x0, 0.6), id.palmPt(x0+0.15*gauss(r), 0.3), id.palmPt(x3+0.15*gauss(r), 0.0), id.palmPt(x3, y3),
+			uni(r, 3, 5), uni(r, 0.15, 0.28), 0.5}
+		id.veins.splat(b)
+		for k := 0; k < 1+r.IntN(3); k++ {
+			t := uni(r, 0.2, 0.8)
+			s := b.at(t)
+			a := uni(r, 0, 2*math.Pi)
+			l := uni(r, 0.1, 0.3) * id.w
+			e := s.add(pt{math.Cos(a) * l, math.Sin(a) * l})
+			id.veins.splat(bezier{s, lerp(s, e, 0.33).add(pt{gauss(r) * 8, gauss(r) * 8}), lerp(s, e, 0.67), e,
+				uni(r, 2, 3.5), uni(r, 0.1, 0.2), 0.7})
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/palmtill/palmtill/scanner"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		ok   bool
+	}{
+		{"default", func(*Config) {}, true},
+		{"tiny", func(c *Config) { c.Width = 10 }, false},
+		{"band", func(c *Config) { c.Band = 7 }, false},
+		{"variation", func(c *Config) { c.Variation = -1 }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.mod(&c)
+			if err := c.Validate(); (err == nil) != tc.ok {
+				t.Fatalf("Validate = %v", err)
+			}
+		})
+	}
+}
+
+func TestDriverLifecycle(t *testing.T) {
+	ctx := context.Background()
+	d, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Capture(ctx); !errors.Is(err, scanner.ErrNotOpen) {
+		t.Fatalf("Capture before Open = %v", err)
+	}
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.Capture(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := f.Image.Bounds(); b.Dx() != 640 || b.Dy() != 480 || f.Seq != 1 || f.Timestamp.IsZero() {
+		t.Fatalf("frame %v seq %d", b, f.Seq)
+	}
+	d.Disconnect()
+	if _, err := d.Capture(ctx); !errors.Is(err, scanner.ErrDisconnected) {
+		t.Fatalf("Capture after Disconnect = %v", err)
+	}
+	if err := d.Open(ctx); !errors.Is(err, scanner.ErrNoDevice) {
+		t.Fatalf("Open while disconnected = %v", err)
+	}
+	d.Reconnect()
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := d.Capture(ctx); !errors.Is(err, scanner.ErrNotOpen) {
+		t.Fatalf("Capture after Close = %v", err)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	cfg := DefaultConfig()
+	a, b := RenderHand(42, 3, cfg), RenderHand(42, 3, cfg)
+	if !bytes.Equal(a.Pix, b.Pix) {
+		t.Fatal("same identity and capture rendered differently")
+	}
+	if c := RenderHand(42, 4, cfg); bytes.Equal(a.Pix, c.Pix) {
+		t.Fatal("two captures rendered identically")
+	}
+	cfg.Seed = 99
+	if c := RenderHand(42, 3, cfg); bytes.Equal(a.Pix, c.Pix) {
+		t.Fatal("capture seed has no effect")
+	}
+	r1, r2 := RenderROI(42, 1, 64), RenderROI(42, 1, 64)
+	if !bytes.Equal(r1.Pix, r2.Pix) || r1.Rect.Dx() != 64 {
+		t.Fatal("RenderROI not deterministic or wrong size")
+	}
+}
+
+// TestPipelineOnSim checks that the pipeline finds the palm in nearly every
+// simulated capture, in both bands, and that an empty scene and a withdrawn
+// hand give "no hand".
+func TestPipelineOnSim(t *testing.T) {
+	p, err := scanner.NewPipeline(scanner.DefaultPipelineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, band := range []scanner.Band{scanner.BandVisible, scanner.BandNIR} {
+		t.Run(band.String(), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Band = band
+			fails, n := 0, 0
+			for id := uint64(1); id <= 15; id++ {
+				for c := 0; c < 3; c++ {
+					n++
+					res, err := p.Process(scanner.Frame{Image: RenderHand(id, c, cfg)})
+					if err != nil {
+						fails++
+						t.Logf("identity %d capture %d: %v", id, c, err)
+						continue
+					}
+					if res.ROI == nil || res.Quality <= 0 {
+						t.Errorf("identity %d capture %d: ROI %v quality %.2f", id, c, res.ROI != nil, res.Quality)
+					}
+				}
+			}
+			if fails > n/20 {
+				t.Errorf("%d of %d captures failed", fails, n)
+			}
+		})
+	}
+	ctx := context.Background()
+	d, _ := New(DefaultConfig())
+	d.Open(ctx)
+	defer d.Close()
+	d.Present(5)
+	d.Withdraw()
+	res, err := p.Capture(ctx, d, 2)
+	if !errors.Is(err, scanner.ErrNoPalm) || res.Guidance != scanner.GuidanceNoHand {
+		t.Fatalf("withdrawn hand: err %v guidance %q", err, res.Guidance)
+	}
+}
