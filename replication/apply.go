@@ -139,9 +139,7 @@ type applier struct {
 	applied uint64 // last index applied into txn (or committed)
 
 	st           memState
-	countsDirty  bool
-	markDirty    bool
-	totalsDirty  map[string]struct{}
+	custs        map[string]bool // enrolments (true) and deletions (false) not yet merged into f.customers
 	pendingBytes int
 	pendingOps   int
 	pending      []int   // out positions in the open txn
@@ -160,7 +158,7 @@ func (f *FSM) newApplier() *applier {
 	}
 	return &applier{
 		f: f, db: f.db.db, txn: f.db.db.NewTransaction(true),
-		applied: f.applied.Load(), st: st,
+		applied: st.applied, st: st,
 	}
 }
 
@@ -172,16 +170,8 @@ func (a *applier) flush() error {
 		a.txn = a.db.NewTransaction(true)
 		return nil
 	}
-	a.set(keyApplied, u64(a.applied))
-	if a.countsDirty {
-		a.set(keyCounts, a.st.counts.encode())
-	}
-	if a.markDirty {
-		a.set(keyUploaded, a.st.mark.encode())
-	}
-	for cur := range a.totalsDirty {
-		a.set([]byte(prefixTotal+cur), encodeTotal(a.st.totals[cur]))
-	}
+	a.st.applied = a.applied
+	a.set(keyState, a.st.encode())
 	err := a.err
 	if err == nil {
 		err = a.txn.Commit()
@@ -193,10 +183,16 @@ func (a *applier) flush() error {
 	}
 	published := a.st
 	published.totals = maps.Clone(a.st.totals)
-	a.f.setState(published, a.applied)
+	a.f.setState(published)
+	for id, enrolled := range a.custs {
+		if enrolled {
+			a.f.customers[id] = struct{}{}
+		} else {
+			delete(a.f.customers, id)
+		}
+	}
 	a.events = append(a.events, a.txnEvents...)
-	a.txnEvents, a.pending = nil, a.pending[:0]
-	a.countsDirty, a.markDirty, a.totalsDirty = false, false, nil
+	a.txnEvents, a.pending, a.custs = nil, a.pending[:0], nil
 	a.pendingBytes, a.pendingOps = 0, 0
 	a.txn = a.db.NewTransaction(true)
 	return nil
@@ -289,6 +285,23 @@ func (a *applier) customer(id string) (customerRecord, bool) {
 	return rec, true
 }
 
+// enrolled reports whether a customer is enrolled, as of the open
+// transaction.
+func (a *applier) enrolled(id string) bool {
+	if v, ok := a.custs[id]; ok {
+		return v
+	}
+	_, ok := a.f.customers[id]
+	return ok
+}
+
+func (a *applier) setEnrolled(id string, v bool) {
+	if a.custs == nil {
+		a.custs = map[string]bool{}
+	}
+	a.custs[id] = v
+}
+
 var typeNames = map[byte]string{typeEnrol: "enrol", typeDelete: "delete", typeCharge: "charge"}
 
 func conflict(format string, args ...any) Result {
@@ -324,7 +337,7 @@ func (a *applier) charge(idx uint64, c *Charge) Result {
 		seq, _ := readU64(v)
 		return conflict("charge id %q already used (seq %d) under another idempotency key", c.ChargeID, seq)
 	}
-	if _, ok := a.customer(c.CustomerID); !ok {
+	if !a.enrolled(c.CustomerID) {
 		return Result{Code: CodeNotFound, Message: fmt.Sprintf("customer %q is not enrolled", c.CustomerID)}
 	}
 	if total := a.st.totals[c.Currency]; total > math.MaxInt64-c.AmountMinor {
@@ -336,12 +349,7 @@ func (a *applier) charge(idx uint64, c *Charge) Result {
 	a.set(key(prefixIdem, c.IdempotencyKey), idemRecord{Type: typeCharge, CustomerID: c.CustomerID, Seq: idx, At: c.At}.encode())
 	a.set(key(prefixChargeID, c.ChargeID), u64(idx))
 	a.st.counts.Charges++
-	a.countsDirty = true
 	a.st.totals[c.Currency] += c.AmountMinor
-	if a.totalsDirty == nil {
-		a.totalsDirty = map[string]struct{}{}
-	}
-	a.totalsDirty[c.Currency] = struct{}{}
 	return Result{Code: CodeOK, Charge: &rec}
 }
 
@@ -372,7 +380,7 @@ func (a *applier) enrol(idx uint64, e *sealedEnrol) Result {
 	a.set(key(prefixTemplates, e.CustomerID), encodeTemplates(e.Templates))
 	a.set(key(prefixIdem, e.IdempotencyKey), idemRecord{Type: typeEnrol, CustomerID: e.CustomerID, Seq: idx, At: e.At}.encode())
 	a.st.counts.Customers++
-	a.countsDirty = true
+	a.setEnrolled(e.CustomerID, true)
 	a.txnEvents = append(a.txnEvents, event{customerID: e.CustomerID, wrapped: e.WrappedDEK, cts: e.Templates})
 	return Result{Code: CodeOK, Customer: &info}
 }
@@ -398,7 +406,7 @@ func (a *applier) deleteCustomer(idx uint64, d *DeleteCustomer) Result {
 		a.set(key(prefixIdem, d.IdempotencyKey), idemRecord{Type: typeDelete, CustomerID: d.CustomerID, Seq: idx, At: d.At}.encode())
 	}
 	a.st.counts.Customers--
-	a.countsDirty = true
+	a.setEnrolled(d.CustomerID, false)
 	a.txnEvents = append(a.txnEvents, event{deleted: true, customerID: d.CustomerID})
 	return Result{Code: CodeOK, Customer: &cur.Info}
 }
@@ -411,6 +419,5 @@ func (a *applier) markUploaded(idx uint64, m *MarkUploaded) Result {
 		return Result{Code: CodeOK, Duplicate: true, Message: fmt.Sprintf("upload mark already at %d", a.st.mark.Seq)}
 	}
 	a.st.mark = uploadMark{Seq: m.UpToSeq, BatchID: m.BatchID, At: m.At}
-	a.markDirty = true
 	return Result{Code: CodeOK}
 }

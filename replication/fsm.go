@@ -60,15 +60,13 @@ type FSM struct {
 	state   memState // mirror of the meta keys, updated after each commit
 	failed  error    // first storage failure; Apply refuses after it
 
+	// customers is the set of enrolled customer ids. It is owned by the
+	// apply path (Open, Apply, Restore), which raft never runs
+	// concurrently, and spares a Badger read per charge.
+	customers map[string]struct{}
+
 	applied  atomic.Uint64
 	uploaded atomic.Uint64
-}
-
-// memState mirrors the meta keys.
-type memState struct {
-	counts counts
-	totals map[string]int64
-	mark   uploadMark
 }
 
 // handle is an open Badger database and the snapshots reading it.
@@ -101,6 +99,9 @@ func Open(cfg Config) (*FSM, error) {
 		f.log = slog.New(slog.DiscardHandler)
 	}
 	gen, err := prepareDir(cfg.Dir)
+	if err == nil {
+		err = checkKey(cfg.Dir, cfg.Secret, cfg.StoreID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
@@ -114,7 +115,7 @@ func Open(cfg Config) (*FSM, error) {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
 	f.log.Info("replication state opened", "dir", cfg.Dir, "generation", gen,
-		"applied_index", f.applied.Load(), "customers", f.state.counts.Customers, "charges", f.state.counts.Charges)
+		"applied_index", f.applied.Load(), "customers", len(f.customers), "charges", f.state.counts.Charges)
 	return f, nil
 }
 
@@ -140,42 +141,35 @@ func (f *FSM) openBadger(gen uint64) (*badger.DB, error) {
 	return badger.Open(opts)
 }
 
-// loadMeta fills the in-memory mirror from the meta keys.
+// loadMeta fills the in-memory mirror from the meta key, and the set of
+// enrolled customers from the customer keys.
 func (f *FSM) loadMeta() error {
 	st := memState{totals: map[string]int64{}}
-	var applied uint64
+	custs := map[string]struct{}{}
 	err := f.db.db.View(func(txn *badger.Txn) error {
-		if err := getInto(txn, keyApplied, func(v []byte) (err error) { applied, err = readU64(v); return }); err != nil {
+		if err := getInto(txn, keyState, func(v []byte) (err error) { st, err = decodeState(v); return }); err != nil {
 			return err
 		}
-		if err := getInto(txn, keyCounts, func(v []byte) (err error) { st.counts, err = decodeCounts(v); return }); err != nil {
-			return err
-		}
-		if err := getInto(txn, keyUploaded, func(v []byte) (err error) { st.mark, err = decodeUploadMark(v); return }); err != nil {
-			return err
-		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixTotal)})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixCustomer)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			cur := strings.TrimPrefix(string(it.Item().Key()), prefixTotal)
-			if err := it.Item().Value(func(v []byte) (err error) { st.totals[cur], err = decodeTotal(v); return }); err != nil {
-				return err
-			}
+			custs[string(it.Item().Key()[len(prefixCustomer):])] = struct{}{}
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("load meta: %w", err)
 	}
-	f.setState(st, applied)
+	f.customers = custs
+	f.setState(st)
 	return nil
 }
 
-func (f *FSM) setState(st memState, applied uint64) {
+func (f *FSM) setState(st memState) {
 	f.stateMu.Lock()
 	f.state = st
 	f.stateMu.Unlock()
-	f.applied.Store(applied)
+	f.applied.Store(st.applied)
 	f.uploaded.Store(st.mark.Seq)
 }
 

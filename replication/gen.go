@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -101,6 +103,37 @@ func removeOtherGens(dir string, keep uint64) error {
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// keyCheckFile holds a value derived from Secret and StoreID, so that Open
+// refuses, with a clear error, a state directory written under another
+// secret or store (Badger itself would fail later, less clearly).
+const (
+	keyCheckFile = "KEYCHECK"
+	keyCheckInfo = "palmtill key check v1"
+)
+
+func checkKey(dir string, secret []byte, storeID string) error {
+	k, err := deriveKey(secret, keyCheckInfo, storeID)
+	if err != nil {
+		return err
+	}
+	want := hex.EncodeToString(k) + "\n"
+	p := filepath.Join(dir, keyCheckFile)
+	got, err := os.ReadFile(p)
+	if os.IsNotExist(err) {
+		if err := os.WriteFile(p, []byte(want), 0o600); err != nil {
+			return err
+		}
+		return syncDir(dir)
+	}
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(got, []byte(want)) != 1 {
+		return fmt.Errorf("%w: state in %s was written under another secret or store id", ErrDecrypt, dir)
 	}
 	return nil
 }

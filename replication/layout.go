@@ -3,13 +3,15 @@ package replication
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
 // Badger key layout (see DESIGN.md). Every prefix is two bytes ending in
 // '/', so ids may contain any byte without ambiguity.
 const (
-	prefixMeta      = "m/" // meta: applied index, counters, upload mark, totals
+	prefixMeta      = "m/" // m/state: applied index, counters, upload mark, totals
 	prefixCustomer  = "c/" // c/<customer id>  -> customer record
 	prefixDEK       = "k/" // k/<customer id>  -> wrapped data key
 	prefixTemplates = "t/" // t/<customer id>  -> template ciphertexts
@@ -20,12 +22,9 @@ const (
 	recordVersion = 1
 )
 
-var (
-	keyApplied  = []byte("m/applied")
-	keyCounts   = []byte("m/counts")
-	keyUploaded = []byte("m/uploaded")
-	prefixTotal = "m/total/" // m/total/<currency> -> varint
-)
+// keyState holds the meta state (memState): applied index, counters,
+// upload mark and ledger totals.
+var keyState = []byte("m/state")
 
 func key(prefix, id string) []byte {
 	k := make([]byte, 0, len(prefix)+len(id))
@@ -116,64 +115,64 @@ func decodeIdemRecord(b []byte) (idemRecord, error) {
 	return r, d.done()
 }
 
-// uploadMark is the value under m/uploaded.
+// uploadMark is the reconciliation mark, part of the meta state.
 type uploadMark struct {
 	Seq     uint64
 	BatchID string
 	At      time.Time
 }
 
-func (m uploadMark) encode() []byte {
-	e := encoder{}
-	e.byte1(recordVersion)
-	e.uvarint(m.Seq)
-	e.str(m.BatchID)
-	e.time(m.At)
-	return e.b
-}
-
-func decodeUploadMark(b []byte) (uploadMark, error) {
-	d := decoder{b: b}
-	if v := d.byte1(); v != recordVersion && d.err == nil {
-		d.fail("upload mark version %d", v)
-	}
-	var m uploadMark
-	m.Seq = d.uvarint()
-	m.BatchID = d.str(maxIDLen)
-	m.At = d.time()
-	return m, d.done()
-}
-
-// counts is the value under m/counts.
+// counts are the record counters, part of the meta state.
 type counts struct{ Customers, Charges uint64 }
 
-func (c counts) encode() []byte {
-	e := encoder{}
+// memState is the meta state: the value under m/state, rewritten in every
+// apply transaction, and mirrored in memory.
+type memState struct {
+	applied uint64 // last applied raft index
+	counts  counts
+	mark    uploadMark
+	totals  map[string]int64 // ledger total per currency
+}
+
+func (m memState) encode() []byte {
+	e := encoder{b: make([]byte, 0, 64)}
 	e.byte1(recordVersion)
-	e.uvarint(c.Customers)
-	e.uvarint(c.Charges)
+	e.uvarint(m.applied)
+	e.uvarint(m.counts.Customers)
+	e.uvarint(m.counts.Charges)
+	e.uvarint(m.mark.Seq)
+	e.str(m.mark.BatchID)
+	e.time(m.mark.At)
+	curs := slices.Sorted(maps.Keys(m.totals)) // deterministic bytes on every replica
+	e.uvarint(uint64(len(curs)))
+	for _, c := range curs {
+		e.str(c)
+		e.varint(m.totals[c])
+	}
 	return e.b
 }
 
-func decodeCounts(b []byte) (counts, error) {
+func decodeState(b []byte) (memState, error) {
 	d := decoder{b: b}
 	if v := d.byte1(); v != recordVersion && d.err == nil {
-		d.fail("counts version %d", v)
+		d.fail("state version %d", v)
 	}
-	c := counts{Customers: d.uvarint(), Charges: d.uvarint()}
-	return c, d.done()
-}
-
-func encodeTotal(v int64) []byte {
-	e := encoder{}
-	e.varint(v)
-	return e.b
-}
-
-func decodeTotal(b []byte) (int64, error) {
-	d := decoder{b: b}
-	v := d.varint()
-	return v, d.done()
+	m := memState{totals: map[string]int64{}}
+	m.applied = d.uvarint()
+	m.counts.Customers = d.uvarint()
+	m.counts.Charges = d.uvarint()
+	m.mark.Seq = d.uvarint()
+	m.mark.BatchID = d.str(maxIDLen)
+	m.mark.At = d.time()
+	n := d.uvarint()
+	if n > uint64(len(currencies)) {
+		d.fail("%d currencies", n)
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		c := d.str(8)
+		m.totals[c] = d.varint()
+	}
+	return m, d.done()
 }
 
 func encodeTemplates(cts [][]byte) []byte {
