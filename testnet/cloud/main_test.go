@@ -3,6 +3,7 @@ package cloud
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -84,4 +85,18 @@ func sumByCurrency(cs []Charge) map[string]int64 {
 		m[c.Currency] += c.AmountMinor
 	}
 	return m
+}
+
+// newRawServer serves a fixed status and body on 127.0.0.1 and returns its URL.
+func newRawServer(t testing.TB, status int, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	})
+	return srv.URL
 }

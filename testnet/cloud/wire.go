@@ -125,7 +125,7 @@ func (c Charge) validate() error {
 		return fmt.Errorf("%w: currency %q must be 3 upper-case letters", ErrInvalidBatch, c.Currency)
 	case c.At.IsZero():
 		return fmt.Errorf("%w: at is required", ErrInvalidBatch)
-	case c.At.Year() < 1 || c.At.Year() > 9999:
+	case c.At.Year() < 1 || c.At.Year() > 9999 || c.At.UTC().Year() < 1 || c.At.UTC().Year() > 9999:
 		return fmt.Errorf("%w: at out of range", ErrInvalidBatch)
 	}
 	return nil
