@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/raft"
-	raftbench "github.com/hashicorp/raft/bench"
 	wal "github.com/hashicorp/raft-wal"
+	raftbench "github.com/hashicorp/raft/bench"
 )
 
 // store is what hashicorp/raft's bench package drives.
