@@ -3,8 +3,10 @@ package replication
 import (
 	"bytes"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -368,4 +370,67 @@ func TestForEachCustomer(t *testing.T) {
 	if err := f.ForEachCustomer(func(CustomerInfo, [][]byte) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("error from fn: %v", err)
 	}
+}
+
+// TestStorageFailureStopsApplying closes Badger underneath the FSM: the
+// entry gets CodeInternal, the FSM reports unhealthy and refuses later
+// entries instead of diverging.
+func TestStorageFailureStopsApplying(t *testing.T) {
+	f := newFSM(t)
+	apply(t, f, 1, mustEnrol(t, f, "c1", "e1"))
+	if err := f.db.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := apply(t, f, 2, mustCharge(t, Charge{ChargeID: "a", CustomerID: "c1", IdempotencyKey: "k", AmountMinor: 1}))
+	if r.Code != CodeInternal || !errors.Is(r.Err(), ErrInternal) {
+		t.Fatalf("apply on a broken store: %+v", r)
+	}
+	if f.Healthy() == nil {
+		t.Fatal("Healthy() = nil after a storage failure")
+	}
+	if r := apply(t, f, 3, mustDelete(t, "c1", "")); r.Code != CodeInternal {
+		t.Fatalf("apply after failure: %+v", r)
+	}
+	if f.AppliedIndex() != 1 {
+		t.Fatalf("applied index moved to %d", f.AppliedIndex())
+	}
+}
+
+// TestConcurrentReads reads from several goroutines while entries are
+// applied and a snapshot is restored (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	src := newFSM(t)
+	populate(t, src)
+	snap := snapshotBytes(t, src)
+	f := newFSM(t)
+	apply(t, f, 1, mustEnrol(t, f, "c1", "e1"))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _, _ = f.Customer("c1")
+				_, _ = f.Charges(0, 10)
+				_ = f.Stats()
+				_ = f.ForEachCustomer(func(CustomerInfo, [][]byte) error { return nil })
+			}
+		}()
+	}
+	for i := uint64(2); i < 200; i++ {
+		apply(t, f, i, mustCharge(t, Charge{ChargeID: itoa(int(i)), CustomerID: "c1", IdempotencyKey: itoa(int(i)), AmountMinor: 1}))
+		if i == 100 {
+			if err := f.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
 }

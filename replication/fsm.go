@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/hashicorp/raft"
 )
 
@@ -130,6 +131,7 @@ func (f *FSM) openBadger(gen uint64) (*badger.DB, error) {
 		WithNumCompactors(2).
 		WithCompactL0OnClose(true).
 		WithDetectConflicts(false).
+		WithCompression(options.None).
 		WithMetricsEnabled(false)
 	if f.cfg.EncryptAtRest {
 		k, err := deriveKey(f.cfg.Secret, badgerKeyInfo, f.cfg.StoreID)
