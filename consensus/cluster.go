@@ -120,7 +120,7 @@ func (c *Cluster) start(fsm raft.FSM) error {
 	}
 	c.log = c.log.With("node", c.nodeID)
 
-	if c.store, err = openLogStore(filepath.Join(cfg.DataDir, "raft")); err != nil {
+	if c.store, err = openLogStore(filepath.Join(cfg.DataDir, "raft"), c.log); err != nil {
 		return fmt.Errorf("log store: %w", err)
 	}
 	if c.snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, newHCLog(c.log, "snapshot")); err != nil {
@@ -143,7 +143,7 @@ func (c *Cluster) start(fsm raft.FSM) error {
 	}
 	c.p2pAddr = addrs[0].String() + "/p2p/" + c.peerID.String()
 
-	sl, err := newStreamLayer(c.host, cfg.DialTimeout)
+	sl, err := newStreamLayer(c.baseCtx, c.host, cfg.DialTimeout)
 	if err != nil {
 		return fmt.Errorf("raft stream layer: %w", err)
 	}
@@ -200,6 +200,9 @@ func (c *Cluster) startRaft(fsm raft.FSM) error {
 	rc.SnapshotInterval = c.cfg.SnapshotInterval
 	rc.SnapshotThreshold = c.cfg.SnapshotThreshold
 	rc.TrailingLogs = c.cfg.TrailingLogs
+	// A removed kiosk keeps running as a follower outside the configuration,
+	// so that "palmctl join" can add it back without a restart.
+	rc.ShutdownOnRemove = false
 	rc.Logger = newHCLog(c.log, "raft")
 	notify := make(chan bool, 8)
 	rc.NotifyCh = notify
@@ -245,15 +248,31 @@ func (c *Cluster) Shutdown() error {
 	return c.closeErr
 }
 
-// kill stops the node abruptly, as a crash would look to the others: no
-// gossip leave, no leadership transfer. For tests.
+// kill stops the node abruptly, as a crash would look to the others: raft
+// stops first (no more heartbeats, no leadership transfer), and gossip is
+// not left. For tests.
 func (c *Cluster) kill() {
-	c.closeOnce.Do(func() { c.closeErr = c.teardown(false) })
+	c.closeOnce.Do(func() {
+		c.raft.Shutdown()
+		c.closeErr = c.teardown(false)
+	})
 }
 
 // teardown stops whatever start managed to start.
 func (c *Cluster) teardown(graceful bool) error {
 	var errs []error
+	start := time.Now()
+	step := func(name string) {
+		c.log.Debug("shutdown step done", "step", name, "elapsed", time.Since(start))
+	}
+	if graceful && c.raft != nil && c.raft.State() == raft.Leader {
+		// Hand leadership over first, so that a planned restart (upgrade)
+		// costs the store no election timeout.
+		if err := c.raft.LeadershipTransfer().Error(); err != nil {
+			c.log.Info("leadership transfer before shutdown", "error", err)
+		}
+		step("leadership transfer")
+	}
 	c.hmu.Lock()
 	c.closed = true
 	c.hmu.Unlock()
@@ -273,12 +292,14 @@ func (c *Cluster) teardown(graceful bool) error {
 		if err := c.ml.Shutdown(); err != nil {
 			errs = append(errs, fmt.Errorf("gossip shutdown: %w", err))
 		}
+		step("gossip")
 	}
 	if c.raft != nil {
 		c.raft.DeregisterObserver(c.observer)
 		if err := c.raft.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
 		}
+		step("raft")
 	}
 	close(c.raftDone)
 	if c.trans != nil {
@@ -288,17 +309,19 @@ func (c *Cluster) teardown(graceful bool) error {
 	}
 	c.handlers.Wait()
 	c.wg.Wait()
+	step("goroutines")
 	if c.host != nil {
 		if err := c.host.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("libp2p host: %w", err))
 		}
+		step("libp2p")
 	}
 	if c.store != nil {
 		if err := c.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("log store: %w", err))
 		}
 	}
-	c.log.Info("consensus stopped", "graceful", graceful)
+	c.log.Info("consensus stopped", "graceful", graceful, "took", time.Since(start))
 	return errors.Join(errs...)
 }
 

@@ -99,7 +99,7 @@ func newTestLog(t testing.TB) *testLog {
 }
 
 func (l *testLog) logger(name string) *slog.Logger {
-	return slog.New(slog.NewTextHandler(&testLogWriter{l: l, name: name}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(slog.NewTextHandler(&testLogWriter{l: l, name: name}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func (l *testLog) contains(s string) bool {
@@ -289,4 +289,22 @@ func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// leaderDo runs fn on the current leader, again on the new leader if
+// leadership moves meanwhile (a loaded CI box can cause an election).
+func leaderDo(t testing.TB, nodes []*testNode, fn func(l *testNode) error) *testNode {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		l := waitLeader(t, nodes, 10*time.Second)
+		err := fn(l)
+		if err == nil {
+			return l
+		}
+		if !errors.Is(err, ErrNotLeader) || time.Now().After(deadline) {
+			t.Fatalf("on leader %s: %v", l.cfg.NodeID, err)
+		}
+		t.Logf("leadership moved during the call, retrying: %v", err)
+	}
 }

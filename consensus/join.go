@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -22,7 +23,8 @@ func (c *Cluster) notLeader() error {
 // Join adds the kiosk listening for gossip at gossipAddr to the store
 // ("palmctl join ADDR"). It must run on the leader (else a *NotLeaderError).
 // It contacts the kiosk through gossip, waits for its metadata, checks its
-// store (ErrWrongStore), and adds it to raft as a non-voter. It returns once
+// store (ErrWrongStore, also returned when gossip cannot decrypt its
+// traffic: another store or another secret), and adds it to raft as a non-voter. It returns once
 // the kiosk is a non-voter; promotion to voter happens in the background
 // once its applied index is within Config.PromoteMaxLag of the leader's
 // commit index (leader only; abandoned on leadership loss or shutdown, and
@@ -43,6 +45,12 @@ func (c *Cluster) Join(ctx context.Context, gossipAddr string) (Member, error) {
 	if _, err := c.ml.Join([]string{addr}); err != nil {
 		if rej := c.rejection(addr); rej != nil {
 			return Member{}, fmt.Errorf("join %s: %w", addr, rej)
+		}
+		if msg := err.Error(); strings.Contains(msg, "decrypt") || strings.Contains(msg, "label") {
+			// The kiosk does not share our gossip key or label: it belongs
+			// to another store or holds another store secret.
+			return Member{}, fmt.Errorf("join %s: %w (or another store secret): %v", addr, ErrWrongStore,
+				strings.Join(strings.Fields(msg), " "))
 		}
 		return Member{}, fmt.Errorf("join %s: gossip: %w", addr, err)
 	}

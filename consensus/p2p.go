@@ -113,17 +113,18 @@ func (g *peerGater) InterceptSecured(_ network.Direction, p peer.ID, _ network.C
 // addresses are peer IDs, and the host's peerstore knows their multiaddrs
 // from gossip.
 type streamLayer struct {
+	ctx         context.Context // cancelled at shutdown: aborts pending dials
 	h           host.Host
 	ln          net.Listener
 	dialTimeout time.Duration
 }
 
-func newStreamLayer(h host.Host, dialTimeout time.Duration) (*streamLayer, error) {
+func newStreamLayer(ctx context.Context, h host.Host, dialTimeout time.Duration) (*streamLayer, error) {
 	ln, err := gostream.Listen(h, protoRaft)
 	if err != nil {
 		return nil, err
 	}
-	return &streamLayer{h: h, ln: ln, dialTimeout: dialTimeout}, nil
+	return &streamLayer{ctx: ctx, h: h, ln: ln, dialTimeout: dialTimeout}, nil
 }
 
 // Dial opens a raft stream to the peer whose ID is address. It ignores dial
@@ -134,7 +135,7 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		return nil, fmt.Errorf("raft address %q: %w", address, err)
 	}
 	timeout = min(timeout, s.dialTimeout)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
 	ctx = network.WithForceDirectDial(ctx, "raft")
 	return gostream.Dial(ctx, s.h, pid, protoRaft)

@@ -1,0 +1,134 @@
+package consensus
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestJoinPromoteRemove(t *testing.T) {
+	log := newTestLog(t)
+	nodes := startCluster(t, log, 3)
+	leader := waitLeader(t, nodes, 5*time.Second)
+	if _, err := leader.c.Apply(ctxTimeout(t, 5*time.Second), []byte("before-join")); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := testConfig(t, log, "n3")
+	fourth := startNode(t, cfg) // BootstrapExpect 0: waits to be joined
+
+	// Join and Remove are leader-only; a follower names the leader.
+	f := followers(nodes)[0]
+	_, err := f.c.Join(ctxTimeout(t, 5*time.Second), fourth.c.Self().GossipAddr)
+	var nle *NotLeaderError
+	if !errors.As(err, &nle) || !errors.Is(err, ErrNotLeader) || nle.Leader.ID != leader.cfg.NodeID ||
+		nle.Leader.APIAddr != leader.cfg.APIAddr {
+		t.Fatalf("Join on follower = %v, want NotLeaderError naming %s", err, leader.cfg.NodeID)
+	}
+	if err := f.c.Remove(ctxTimeout(t, 5*time.Second), "n0"); !errors.Is(err, ErrNotLeader) {
+		t.Fatalf("Remove on follower = %v", err)
+	}
+
+	var m Member
+	leaderDo(t, nodes, func(l *testNode) (err error) {
+		m, err = l.c.Join(ctxTimeout(t, 10*time.Second), fourth.c.Self().GossipAddr)
+		return err
+	})
+	if m.ID != "n3" || (m.Suffrage != SuffrageNonvoter && m.Suffrage != SuffrageVoter) {
+		t.Fatalf("Join returned %+v, want n3 in the configuration", m)
+	}
+	if m.Suffrage == SuffrageVoter {
+		t.Log("n3 was already promoted when Join returned")
+	}
+	all := append(append([]*testNode(nil), nodes...), fourth)
+	waitFor(t, 10*time.Second, "n3 promoted to voter everywhere", func() bool {
+		for _, n := range all {
+			if n.c.member("n3").Suffrage != SuffrageVoter {
+				return false
+			}
+		}
+		return true
+	})
+	if !fourth.fsm.has("before-join") {
+		t.Fatal("joined node lacks the earlier command")
+	}
+	resp, err := fourth.c.Apply(ctxTimeout(t, 5*time.Second), []byte("from-n3"))
+	if err != nil || string(resp) != "ok:from-n3" {
+		t.Fatalf("Apply on joined node = %q, %v", resp, err)
+	}
+	// Joining a voter again changes nothing.
+	all4 := append(append([]*testNode(nil), nodes...), fourth)
+	leaderDo(t, all4, func(l *testNode) error {
+		m, err := l.c.Join(ctxTimeout(t, 5*time.Second), fourth.c.Self().GossipAddr)
+		if err == nil && m.Suffrage != SuffrageVoter {
+			t.Fatalf("re-Join = %+v", m)
+		}
+		return err
+	})
+	leaderDo(t, all4, func(l *testNode) error {
+		err := l.c.Remove(ctxTimeout(t, 5*time.Second), "nope")
+		if errors.Is(err, ErrUnknownNode) {
+			return nil
+		}
+		return err
+	})
+	leaderDo(t, all4, func(l *testNode) error { return l.c.Remove(ctxTimeout(t, 5*time.Second), "n3") })
+	leader = waitLeader(t, nodes, 10*time.Second)
+	for _, n := range nodes {
+		waitFor(t, 5*time.Second, "n3 out of the configuration", func() bool {
+			return n.c.member("n3").Suffrage == SuffrageNone
+		})
+	}
+	if st := leader.c.Stats(); st.NumVoters != 3 || st.NumPeers != 2 {
+		t.Fatalf("after remove: %+v", st)
+	}
+}
+
+func TestRemoveRefusesLastVoter(t *testing.T) {
+	log := newTestLog(t)
+	cfg := testConfig(t, log, "only")
+	cfg.BootstrapExpect = 1
+	n := startNode(t, cfg)
+	waitLeader(t, []*testNode{n}, 10*time.Second)
+	if err := n.c.Remove(ctxTimeout(t, 5*time.Second), "only"); !errors.Is(err, ErrLastVoter) {
+		t.Fatalf("Remove(last voter) = %v, want ErrLastVoter", err)
+	}
+}
+
+func TestForeignKioskNeverAdmitted(t *testing.T) {
+	tests := []struct {
+		name    string
+		modify  func(*Config)
+		logHint string // what the store's log says about the stranger
+	}{
+		{"other secret", func(c *Config) { c.Secret = []byte("another-secret-0123456789") }, "decrypt"},
+		{"other store", func(c *Config) { c.StoreID = "store-2" }, "unacceptable label"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			log := newTestLog(t)
+			cfg := testConfig(t, log, "home")
+			cfg.BootstrapExpect = 1
+			home := startNode(t, cfg)
+			waitLeader(t, []*testNode{home}, 10*time.Second)
+
+			scfg := testConfig(t, log, "stranger")
+			scfg.BootstrapExpect = 2
+			scfg.Join = []string{home.c.Self().GossipAddr}
+			tc.modify(&scfg)
+			stranger := startNode(t, scfg)
+
+			waitFor(t, 10*time.Second, "the refusal in the logs", func() bool { return log.contains(tc.logHint) })
+			_, err := home.c.Join(ctxTimeout(t, 2*time.Second), stranger.c.Self().GossipAddr)
+			if !errors.Is(err, ErrWrongStore) {
+				t.Fatalf("Join of a foreign kiosk = %v, want ErrWrongStore", err)
+			}
+			t.Logf("Join of a foreign kiosk: %v", err)
+			for _, n := range []*testNode{home, stranger} {
+				if ms := n.c.Members(); len(ms) != 1 {
+					t.Fatalf("%s Members() = %+v, want only itself", n.cfg.NodeID, ms)
+				}
+			}
+		})
+	}
+}
