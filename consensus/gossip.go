@@ -13,6 +13,9 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
+// gossipLabel prefixes every gossip packet and stream.
+const gossipLabel = "palmtill/gossip/v1"
+
 // gossipMember is what this node knows about one admitted gossip member.
 type gossipMember struct {
 	meta  meta
@@ -28,13 +31,15 @@ func (c *Cluster) newMemberlistConfig(bind netip.AddrPort, key []byte) *memberli
 	mc.BindPort = int(bind.Port())
 	mc.AdvertiseAddr = mc.BindAddr
 	mc.AdvertisePort = mc.BindPort
-	// Encryption: every packet and stream is AES-256-GCM with the store key,
-	// and the label (authenticated with it) names the store, so that a kiosk
-	// of another store is refused with an explicit "unacceptable label" log.
+	// Encryption: every packet and stream is AES-256-GCM with the store key
+	// (derived from the store secret and the store ID), so a kiosk of
+	// another store, or with another secret, cannot decrypt nor be
+	// decrypted; both sides log why (see stdLogWriter). The label keeps
+	// other memberlist users on the LAN (e.g. Consul) apart.
 	mc.SecretKey = key
 	mc.GossipVerifyIncoming = true
 	mc.GossipVerifyOutgoing = true
-	mc.Label = "palmtill/" + c.cfg.StoreID
+	mc.Label = gossipLabel
 	// A store has a handful of kiosks on one LAN segment: probe faster than
 	// the LAN profile (1s) so the member list reflects a dead kiosk within a
 	// few seconds; leadership does not depend on it (raft has its own timers).

@@ -122,10 +122,17 @@ type stdLogWriter struct{ l *slog.Logger }
 func (w *stdLogWriter) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
 		lv, msg := parseStdLevel(string(line))
+		if strings.Contains(msg, "decrypt") {
+			w.l.Log(context.Background(), lv, msg, "reason", decryptHint)
+			continue
+		}
 		w.l.Log(context.Background(), lv, msg)
 	}
 	return len(p), nil
 }
+
+// decryptHint explains memberlist's decryption failures.
+const decryptHint = "gossip from a kiosk of another store or with another store secret: not admitted"
 
 // parseStdLevel strips a "[LEVEL] " prefix and maps it to a slog level.
 func parseStdLevel(line string) (slog.Level, string) {

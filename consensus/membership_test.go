@@ -101,8 +101,8 @@ func TestForeignKioskNeverAdmitted(t *testing.T) {
 		modify  func(*Config)
 		logHint string // what the store's log says about the stranger
 	}{
-		{"other secret", func(c *Config) { c.Secret = []byte("another-secret-0123456789") }, "decrypt"},
-		{"other store", func(c *Config) { c.StoreID = "store-2" }, "unacceptable label"},
+		{"other secret", func(c *Config) { c.Secret = []byte("another-secret-0123456789") }, decryptHint},
+		{"other store", func(c *Config) { c.StoreID = "store-2" }, decryptHint},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
