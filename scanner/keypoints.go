@@ -126,6 +126,66 @@ func convexityDefects(c []contourPoint, minDepth float64) []defect {
 	return out
 }
 
+// radialValleys finds valley candidates as prominent local minima of the
+// contour's distance from the palm centre: between two fingers the contour
+// dips towards the palm. Points on the image border count as far away (the
+// finger goes on outside the frame). minProm is the least prominence (how
+// far the contour rises on both sides before coming lower again).
+func radialValleys(c []contourPoint, centre vec, minProm float64) []defect {
+	n := len(c)
+	if n < 8 {
+		return nil
+	}
+	far := 0.0
+	raw := make([]float64, n)
+	for i, p := range c {
+		raw[i] = math.Hypot(float64(p.x)-centre.x, float64(p.y)-centre.y)
+		far = math.Max(far, raw[i])
+	}
+	for i, p := range c {
+		if p.border {
+			raw[i] = 2 * far
+		}
+	}
+	// Circular moving average over 5 points.
+	d := make([]float64, n)
+	for i := range d {
+		var s float64
+		for k := -2; k <= 2; k++ {
+			s += raw[(i+k+n)%n]
+		}
+		d[i] = s / 5
+	}
+	var out []defect
+	for i := 0; i < n; i++ {
+		if c[i].border || d[i] > d[(i+n-1)%n] || d[i] > d[(i+1)%n] {
+			continue
+		}
+		// Plateaus: keep the first point only.
+		if d[i] == d[(i+n-1)%n] {
+			continue
+		}
+		rise := func(step int) float64 {
+			hi := d[i]
+			for k, j := 1, i; k < n; k++ {
+				j = (j + step + n) % n
+				if d[j] < d[i] {
+					break
+				}
+				hi = math.Max(hi, d[j])
+			}
+			return hi - d[i]
+		}
+		prom := math.Min(rise(1), rise(-1))
+		if prom < minProm {
+			continue
+		}
+		p := vec{float64(c[i].x), float64(c[i].y)}
+		out = append(out, defect{idx: i, p: p, depth: prom, open: p.sub(centre).unit()})
+	}
+	return out
+}
+
 // fingerValleys picks, among the defects, the three consecutive gaps between
 // the four fingers (index–middle, middle–ring, ring–little) and returns the
 // two outer ones. palmR is the palm's inscribed radius, used for scale.
@@ -141,7 +201,7 @@ func fingerValleys(ds []defect, palmR float64) (v1, v3 vec, open vec, ok bool) {
 			continue
 		}
 		// Gaps between fingers open to the same side; the thumb's does not.
-		if a.open.dot(c.open) < 0.5 || a.open.dot(b.open) < 0.5 || b.open.dot(c.open) < 0.5 {
+		if a.open.dot(c.open) < 0 || a.open.dot(b.open) < 0.5 || b.open.dot(c.open) < 0.5 {
 			continue
 		}
 		balance := math.Abs(d1-d2) / (d1 + d2)
@@ -155,6 +215,29 @@ func fingerValleys(ds []defect, palmR float64) (v1, v3 vec, open vec, ok bool) {
 		if cost < bestCost {
 			bestCost, v1, v3, open = cost, a.p, c.p, mo
 			ok = true
+		}
+	}
+	if ok {
+		return v1, v3, open, true
+	}
+	// Two gaps only (e.g. a contact scanner whose peg fills the middle
+	// gap): accept a pair that opens to the same side and is as far apart
+	// as the outer valleys of a hand this size are.
+	bestCost = math.Inf(1)
+	for s := 0; s < n && n >= 2; s++ {
+		a, c := ds[s], ds[(s+1)%n]
+		if n == 2 && s == 1 {
+			break
+		}
+		L := c.p.sub(a.p).norm()
+		if L < 0.8*palmR || L > 2.5*palmR || a.open.dot(c.open) < 0.5 {
+			continue
+		}
+		nrm := vec{-(c.p.y - a.p.y), c.p.x - a.p.x}.unit()
+		mo := a.open.add(c.open).unit()
+		cost := 1 - math.Abs(nrm.dot(mo))
+		if cost < 0.5 && cost < bestCost {
+			bestCost, v1, v3, open, ok = cost, a.p, c.p, mo, true
 		}
 	}
 	if ok {

@@ -161,28 +161,32 @@ func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
 		return noPalm(res, GuidanceNoHand, "no hand: image has no contrast")
 	}
 	// Scanners light the hand against a dark background: cut nearer the
-	// background's level than Otsu's threshold so that dim parts of the
-	// hand stay in.
-	thr = (thr + lo) / 2
-	m := mask{w: sw, h: sh, on: make([]bool, sw*sh)}
-	for i, v := range small {
-		m.on[i] = float64(v) > thr
+	// background's level than Otsu's threshold first, so that dim parts of
+	// the hand stay in; if that finds no valleys (fingers joined by a dim
+	// gap or a peg), try Otsu's threshold and one nearer the hand's level.
+	var (
+		loc       located
+		reasonErr string
+	)
+	for k, t := range []float64{(thr + lo) / 2, thr, (thr + hi) / 2} {
+		loc = locate(small, sw, sh, t)
+		if loc.noHand != "" {
+			if k == 0 {
+				return noPalm(res, GuidanceNoHand, loc.noHand)
+			}
+			continue
+		}
+		if loc.ok {
+			break
+		}
+		if reasonErr == "" {
+			reasonErr = fmt.Sprintf("no finger valleys (%d gaps)", loc.gaps)
+		}
 	}
-	area := m.largestComponent()
-	if area < sw*sh/20 {
-		return noPalm(res, GuidanceNoHand, "no hand: foreground too small")
+	if !loc.ok {
+		return noPalm(res, GuidanceSpreadFingers, reasonErr)
 	}
-	m.fillHoles()
-	_, _, palmR := m.distanceMax()
-	if palmR < 4 {
-		return noPalm(res, GuidanceNoHand, "no hand: no palm-sized region")
-	}
-	contour := m.traceContour()
-	defects := convexityDefects(contour, math.Max(0.25*palmR, 3))
-	v1, v3, open, ok := fingerValleys(defects, palmR)
-	if !ok {
-		return noPalm(res, GuidanceSpreadFingers, fmt.Sprintf("no finger valleys (%d gaps)", len(defects)))
-	}
+	v1, v3, open := loc.v1, loc.v3, loc.open
 	toFull := func(v vec) vec {
 		return vec{(v.x+0.5)*float64(fac) - 0.5, (v.y+0.5)*float64(fac) - 0.5}
 	}
@@ -296,4 +300,36 @@ func (p *Pipeline) Capture(ctx context.Context, d Driver, maxFrames int) (Result
 		bestErr = fmt.Errorf("%v: %w", bestErr, ErrNoPalm)
 	}
 	return best, bestErr
+}
+
+// located is what locate found at one threshold.
+type located struct {
+	noHand  string // non-empty: why there is no hand at all
+	palmR   float64
+	gaps    int
+	v1, v3  vec
+	open    vec
+	ok      bool
+	defects []defect
+	m       *mask
+}
+
+// locate segments the working image at threshold t and looks for the two
+// outer finger valleys.
+func locate(small []float32, sw, sh int, t float64) located {
+	m := mask{w: sw, h: sh, on: make([]bool, sw*sh)}
+	for i, v := range small {
+		m.on[i] = float64(v) > t
+	}
+	if area := m.largestComponent(); area < sw*sh/20 {
+		return located{noHand: "no hand: foreground too small"}
+	}
+	m.fillHoles()
+	cx, cy, palmR := m.distanceMax()
+	if palmR < 4 {
+		return located{noHand: "no hand: no palm-sized region"}
+	}
+	defects := radialValleys(m.traceContour(), vec{float64(cx), float64(cy)}, math.Max(0.25*palmR, 3))
+	v1, v3, open, ok := fingerValleys(defects, palmR)
+	return located{palmR: palmR, gaps: len(defects), v1: v1, v3: v3, open: open, ok: ok, defects: defects, m: &m}
 }
