@@ -302,7 +302,7 @@ func (a *applier) setEnrolled(id string, v bool) {
 	a.custs[id] = v
 }
 
-var typeNames = map[byte]string{typeEnrol: "enrol", typeDelete: "delete", typeCharge: "charge"}
+var typeNames = map[byte]string{typeEnrol: "an enrolment", typeDelete: "a deletion", typeCharge: "a charge"}
 
 func conflict(format string, args ...any) Result {
 	return Result{Code: CodeConflict, Message: fmt.Sprintf(format, args...)}
@@ -311,7 +311,7 @@ func conflict(format string, args ...any) Result {
 func (a *applier) charge(idx uint64, c *Charge) Result {
 	if rec, ok := a.idem(c.IdempotencyKey); ok {
 		if rec.Type != typeCharge {
-			return conflict("idempotency key %q was used for a %s", c.IdempotencyKey, typeNames[rec.Type])
+			return conflict("idempotency key %q was already used for %s", c.IdempotencyKey, typeNames[rec.Type])
 		}
 		v, ok := a.get(ledgerKey(rec.Seq))
 		if !ok {
@@ -356,7 +356,7 @@ func (a *applier) charge(idx uint64, c *Charge) Result {
 func (a *applier) enrol(idx uint64, e *sealedEnrol) Result {
 	if rec, ok := a.idem(e.IdempotencyKey); ok {
 		if rec.Type != typeEnrol || rec.CustomerID != e.CustomerID {
-			return conflict("idempotency key %q was used for a %s of customer %q",
+			return conflict("idempotency key %q was already used for %s of customer %q",
 				e.IdempotencyKey, typeNames[rec.Type], rec.CustomerID)
 		}
 		cur, ok := a.customer(e.CustomerID)
@@ -389,7 +389,7 @@ func (a *applier) deleteCustomer(idx uint64, d *DeleteCustomer) Result {
 	if d.IdempotencyKey != "" {
 		if rec, ok := a.idem(d.IdempotencyKey); ok {
 			if rec.Type != typeDelete || rec.CustomerID != d.CustomerID {
-				return conflict("idempotency key %q was used for a %s of customer %q",
+				return conflict("idempotency key %q was already used for %s of customer %q",
 					d.IdempotencyKey, typeNames[rec.Type], rec.CustomerID)
 			}
 			return Result{Code: CodeOK, Duplicate: true, Message: "duplicate delete"}

@@ -38,7 +38,7 @@ func TestApplySequence(t *testing.T) {
 		{"enrol alice replay", mustEnrol(t, f, "alice", "enrol-alice"), CodeOK, true, "duplicate"},
 		{"enrol alice key reused with other token", enrolOther(), CodeConflict, false, "other content"},
 		{"enrol alice under a new key", mustEnrol(t, f, "alice", "enrol-alice-2"), CodeAlreadyExists, false, "already enrolled"},
-		{"enrol bob with alice's key", mustEnrol(t, f, "bob", "enrol-alice"), CodeConflict, false, "was used"},
+		{"enrol bob with alice's key", mustEnrol(t, f, "bob", "enrol-alice"), CodeConflict, false, "already used"},
 		{"enrol bob", mustEnrol(t, f, "bob", "enrol-bob"), CodeOK, false, ""},
 		{"charge alice", charge("ch1", "alice", "pay-1", 250, "EUR"), CodeOK, false, ""},
 		{"charge alice replay", charge("ch1", "alice", "pay-1", 250, "EUR"), CodeOK, true, "duplicate"},
@@ -47,13 +47,13 @@ func TestApplySequence(t *testing.T) {
 		{"charge key reused other currency", charge("ch2", "alice", "pay-1", 250, "USD"), CodeConflict, false, "already charged"},
 		{"charge key reused other customer", charge("ch2", "bob", "pay-1", 250, "EUR"), CodeConflict, false, "already charged"},
 		{"charge id reused other key", charge("ch1", "alice", "pay-2", 250, "EUR"), CodeConflict, false, "charge id"},
-		{"charge with an enrol key", charge("ch3", "alice", "enrol-bob", 250, "EUR"), CodeConflict, false, "was used for a enrol"},
+		{"charge with an enrol key", charge("ch3", "alice", "enrol-bob", 250, "EUR"), CodeConflict, false, "already used for an enrolment"},
 		{"charge unknown customer", charge("ch4", "nobody", "pay-4", 100, "EUR"), CodeNotFound, false, "not enrolled"},
 		{"charge bob usd", charge("ch5", "bob", "pay-5", 1000, "USD"), CodeOK, false, ""},
 		{"delete alice", mustDelete(t, "alice", "del-alice"), CodeOK, false, ""},
 		{"delete alice replay", mustDelete(t, "alice", "del-alice"), CodeOK, true, "duplicate"},
 		{"delete alice again without key", mustDelete(t, "alice", ""), CodeNotFound, false, "not enrolled"},
-		{"delete key reused for bob", mustDelete(t, "bob", "del-alice"), CodeConflict, false, "was used"},
+		{"delete key reused for bob", mustDelete(t, "bob", "del-alice"), CodeConflict, false, "already used"},
 		{"charge deleted alice", charge("ch6", "alice", "pay-6", 100, "EUR"), CodeNotFound, false, "not enrolled"},
 		{"old enrol replay after delete", mustEnrol(t, f, "alice", "enrol-alice"), CodeNotFound, false, "since been deleted"},
 		{"re-enrol alice with a new key", mustEnrol(t, f, "alice", "enrol-alice-3"), CodeOK, false, ""},
@@ -433,4 +433,37 @@ func TestConcurrentReads(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// TestLargeBatchIsSplit applies a batch far larger than one Badger
+// transaction may hold (20 enrolments of 16 × 64 KiB templates).
+func TestLargeBatchIsSplit(t *testing.T) {
+	obs := &recorder{}
+	f := newFSM(t, withObserver(obs))
+	big := make([][]byte, maxTemplates)
+	for i := range big {
+		big[i] = bytes.Repeat([]byte{byte(i)}, maxTemplateLen)
+	}
+	var logs []*raft.Log
+	var want []string
+	for i := range 20 {
+		id := "big" + itoa(i)
+		b, err := f.EncodeEnrol(Enrol{CustomerID: id, CardToken: "tok", Templates: big, Kiosk: "k", At: t0, IdempotencyKey: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, entry(uint64(i+1), b))
+		want = append(want, "enrolled:"+id)
+	}
+	for i, raw := range f.ApplyBatch(logs) {
+		if r, err := DecodeResult(raw.([]byte)); err != nil || r.Code != CodeOK {
+			t.Fatalf("entry %d: %+v %v", i+1, r, err)
+		}
+	}
+	if f.Healthy() != nil || f.AppliedIndex() != 20 || f.Stats().Customers != 20 {
+		t.Fatalf("healthy=%v applied=%d stats=%+v", f.Healthy(), f.AppliedIndex(), f.Stats())
+	}
+	if got := obs.get(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("observer calls %v", got)
+	}
 }

@@ -40,13 +40,17 @@ type Config struct {
 	// CacheBytes bounds Badger's block and index caches (each). Must be
 	// positive when EncryptAtRest is on.
 	CacheBytes int64
-	// MemTableBytes is Badger's memtable size; it bounds how big one apply
-	// batch may be before it is split across transactions.
+	// MemTableBytes is Badger's memtable size, at least MinMemTableBytes:
+	// Badger caps a transaction at 15% of it, and one apply transaction
+	// may hold about 2 MiB (see txnSplitBytes).
 	MemTableBytes int64
 }
 
-// MinSecretLen is the shortest accepted Config.Secret.
-const MinSecretLen = 16
+// Limits on Config fields.
+const (
+	MinSecretLen     = 16       // shortest accepted Secret
+	MinMemTableBytes = 16 << 20 // smallest accepted MemTableBytes
+)
 
 // DefaultConfig returns a Config with the tunables set for a kiosk (small
 // caches); Dir, Secret and StoreID are left for the caller.
@@ -54,7 +58,7 @@ func DefaultConfig() Config {
 	return Config{
 		EncryptAtRest: true,
 		CacheBytes:    16 << 20,
-		MemTableBytes: 16 << 20,
+		MemTableBytes: 32 << 20,
 	}
 }
 
@@ -74,8 +78,8 @@ func (c Config) Validate() error {
 		err = errors.New("cache bytes must be positive with encryption at rest")
 	case c.CacheBytes < 0:
 		err = errors.New("cache bytes is negative")
-	case c.MemTableBytes < 1<<20:
-		err = errors.New("memtable bytes below 1 MiB")
+	case c.MemTableBytes < MinMemTableBytes:
+		err = fmt.Errorf("memtable bytes %d below %d", c.MemTableBytes, MinMemTableBytes)
 	}
 	if err != nil {
 		return fmt.Errorf("replication config: %w: %w", ErrInvalid, err)

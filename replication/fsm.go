@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"crypto/cipher"
 	"errors"
 	"fmt"
@@ -124,6 +125,7 @@ func Open(cfg Config) (*FSM, error) {
 func (f *FSM) openBadger(gen uint64) (*badger.DB, error) {
 	opts := badger.DefaultOptions(genDir(f.cfg.Dir, gen)).
 		WithLogger(badgerLogger{f.log}).
+		WithLoggingLevel(badger.WARNING).
 		WithSyncWrites(f.cfg.SyncWrites).
 		WithNumVersionsToKeep(1).
 		WithMemTableSize(f.cfg.MemTableBytes).
@@ -247,17 +249,17 @@ func (f *FSM) Stats() Stats {
 }
 
 // badgerLogger sends Badger's logs to slog; its chatty info goes to debug.
+// Badger is also set to log warnings and up only, as it formats eagerly.
 type badgerLogger struct{ l *slog.Logger }
 
-func (b badgerLogger) Errorf(f string, a ...any) {
-	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+func (b badgerLogger) log(level slog.Level, format string, a ...any) {
+	if !b.l.Enabled(context.Background(), level) {
+		return
+	}
+	b.l.Log(context.Background(), level, "badger: "+strings.TrimSpace(fmt.Sprintf(format, a...)))
 }
-func (b badgerLogger) Warningf(f string, a ...any) {
-	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
-}
-func (b badgerLogger) Infof(f string, a ...any) {
-	b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
-}
-func (b badgerLogger) Debugf(f string, a ...any) {
-	b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
-}
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a...) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a...) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a...) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.log(slog.LevelDebug, f, a...) }

@@ -68,13 +68,13 @@ func (f *FSM) Charges(afterSeq uint64, limit int) ([]ChargeRecord, error) {
 		limit = DefaultChargesLimit
 	}
 	var out []ChargeRecord
+	if afterSeq == ^uint64(0) {
+		return nil, nil
+	}
 	err := f.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLedger), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Seek(ledgerKey(afterSeq + 1)); it.Valid() && len(out) < limit; it.Next() {
-			if afterSeq == ^uint64(0) {
-				break
-			}
 			var c ChargeRecord
 			err := it.Item().Value(func(v []byte) (err error) { c, err = decodeStoredCharge(v); return })
 			if err != nil {
