@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -103,34 +104,43 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	committed := false // some transaction of this batch is durable
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
+	fail := func(err error) error {
+		if committed {
+			s.resync(lo, hi)
+		}
+		return fmt.Errorf("badgerstore: store logs [%d, %d]: %w", logs[0].Index, logs[len(logs)-1].Index, err)
+	}
 	for i, l := range logs {
 		start := len(buf)
 		buf = appendLog(buf, l)
 		val := buf[start:len(buf):len(buf)]
-		keys = append(keys, logKey(l.Index)...)
+		keys = binary.BigEndian.AppendUint64(append(keys, prefixLog), l.Index)
 		key := keys[len(keys)-logKeyLen:]
+		lo, hi = min(lo, l.Index), max(hi, l.Index)
 		err := txn.Set(key, val)
 		if errors.Is(err, badger.ErrTxnTooBig) {
+			committed = true // even a failed commit may have been written
 			if err = txn.Commit(); err != nil {
-				return fmt.Errorf("badgerstore: store logs: %w", err)
+				return fail(err)
 			}
 			txn = s.db.NewTransaction(true)
 			err = txn.Set(key, val)
 		}
 		if err != nil {
-			return fmt.Errorf("badgerstore: store log %d: %w", l.Index, err)
+			return fail(err)
 		}
 		// Cache the decoded form, which shares the bytes handed to
 		// Badger rather than the caller's slices.
 		if err := decodeLog(val, &cached[i]); err != nil {
-			return fmt.Errorf("badgerstore: store log %d: %w", l.Index, err)
+			return fail(err)
 		}
-		lo, hi = min(lo, l.Index), max(hi, l.Index)
 	}
+	committed = true
 	if err := txn.Commit(); err != nil {
-		return fmt.Errorf("badgerstore: store logs: %w", err)
+		return fail(err)
 	}
 
 	b := s.idx.Load()
@@ -165,6 +175,7 @@ func (s *Store) DeleteRange(min, max uint64) error {
 	lo, hi := maxU(min, b.first), minU(max, b.last)
 	reverse := hi == b.last && lo > b.first
 	if err := s.deleteLogs(lo, hi, reverse); err != nil {
+		s.resync(lo, hi)
 		return fmt.Errorf("badgerstore: delete range [%d, %d]: %w", min, max, err)
 	}
 	s.cache.remove(lo, hi)
@@ -231,3 +242,16 @@ func (s *Store) deleteLogs(lo, hi uint64, reverse bool) error {
 
 func minU(a, b uint64) uint64 { return min(a, b) }
 func maxU(a, b uint64) uint64 { return max(a, b) }
+
+// resync is called after a write to [lo, hi] failed part way, possibly
+// after some of it became durable: it drops the range from the cache and
+// recovers the bounds from disk. Callers hold writeMu.
+func (s *Store) resync(lo, hi uint64) {
+	s.cache.remove(lo, hi)
+	b, err := s.scanBounds()
+	if err != nil {
+		s.logger.Error("badgerstore: cannot recover log bounds after a failed write", "error", err)
+		return
+	}
+	s.idx.Store(b)
+}

@@ -124,6 +124,9 @@ func New(cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if !cfg.SyncWrites {
+		logger.Warn("badgerstore: SyncWrites is off; a crash can lose Raft state that was acknowledged", "dir", cfg.Dir)
+	}
 	db, err := badger.Open(cfg.badgerOptions(logger))
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", cfg.Dir, err)

@@ -520,3 +520,29 @@ func TestGCLoopStopsOnClose(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFailedBatchKeepsBoundsTrue makes the second transaction of a split
+// batch fail (one inline entry larger than a Badger transaction) and
+// checks that the bounds then match what reached disk.
+func TestFailedBatchKeepsBoundsTrue(t *testing.T) {
+	var threshold int64
+	s := openStore(t, "", func(c *Config) {
+		c.MemTableSize = 1 << 20
+		c.ValueThreshold = c.MemTableSize * 15 / 100 // Badger's transaction limit
+		threshold = c.ValueThreshold
+	})
+	// Encoded size threshold-1: stays inline but, with its key, exceeds
+	// the transaction limit.
+	huge := &raft.Log{Index: 2, Term: 1, Data: make([]byte, threshold-1-9)}
+	if n := len(appendLog(nil, huge)); int64(n) != threshold-1 {
+		t.Fatalf("encoded %d bytes, want %d", n, threshold-1)
+	}
+	err := s.StoreLogs([]*raft.Log{mkLog(1), huge})
+	if !errors.Is(err, badger.ErrTxnTooBig) {
+		t.Fatalf("StoreLogs = %v, want ErrTxnTooBig", err)
+	}
+	checkBounds(t, s, 1, 1)
+	if got := logsPresent(t, s, 0, 3); !equalU64(got, []uint64{1}) {
+		t.Fatalf("present %v, want [1]", got)
+	}
+}
