@@ -63,7 +63,7 @@ func TestBadgerLogger(t *testing.T) {
 	l.Warningf("warn %d\n", 3)
 	l.Errorf("error %d\n", 4)
 	out := buf.String()
-	for _, want := range []string{`level=WARN msg="warn 3" component=badger`, `level=ERROR msg="error 4"`} {
+	for _, want := range []string{`level=WARN msg="warn 3" lib=badger`, `level=ERROR msg="error 4"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log output %q lacks %q", out, want)
 		}
@@ -93,7 +93,7 @@ func TestBadgerInfoNotLogged(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(buf.String(), "component=badger") {
+	if strings.Contains(buf.String(), "lib=badger") {
 		t.Errorf("badger messages below warn level were logged:\n%s", buf.String())
 	}
 }

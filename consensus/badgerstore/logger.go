@@ -15,7 +15,7 @@ type badgerLogger struct {
 }
 
 func newBadgerLogger(l *slog.Logger, min slog.Level) *badgerLogger {
-	return &badgerLogger{l: l.With("component", "badger"), min: min}
+	return &badgerLogger{l: l.With("lib", "badger"), min: min}
 }
 
 func (b *badgerLogger) log(level slog.Level, format string, args []any) {
