@@ -73,15 +73,19 @@ func convexHullIdx(c []contourPoint) []int {
 	return hull
 }
 
-// convexityDefects returns the defects deeper than minDepth whose deepest
-// point is not on the image border, in contour order.
-func convexityDefects(c []contourPoint, minDepth float64) []defect {
-	hull := convexHullIdx(c)
+// hullDepth returns, for every contour point, its distance from the edge of
+// the convex hull that spans it (0 on the hull): how deep in a concavity
+// such as a finger gap it lies. Where the hand leaves the frame the contour
+// runs along the image border, which the hull would cover with one long
+// edge; the hull is split at the ends of every border run so that each gap
+// opening onto the border is measured on its own.
+func hullDepth(c []contourPoint) []float64 {
 	n := len(c)
-	// Where the hand leaves the frame the contour runs along the image
-	// border, which the hull covers with one long edge; split the hull at
-	// the ends of every border run so each gap opening onto the border is
-	// its own defect.
+	depth := make([]float64, n)
+	hull := convexHullIdx(c)
+	if len(hull) < 2 {
+		return depth
+	}
 	inHull := make(map[int]bool, len(hull))
 	for _, i := range hull {
 		inHull[i] = true
@@ -93,13 +97,9 @@ func convexityDefects(c []contourPoint, minDepth float64) []defect {
 		}
 	}
 	sort.Ints(hull)
-	var out []defect
 	for h := range hull {
 		i, j := hull[h], hull[(h+1)%len(hull)]
 		span := (j - i + n) % n
-		if span < 3 {
-			continue
-		}
 		a := vec{float64(c[i].x), float64(c[i].y)}
 		b := vec{float64(c[j].x), float64(c[j].y)}
 		e := b.sub(a)
@@ -107,35 +107,28 @@ func convexityDefects(c []contourPoint, minDepth float64) []defect {
 		if el == 0 {
 			continue
 		}
-		best, bestK := 0.0, -1
 		for s := 1; s < span; s++ {
 			k := (i + s) % n
 			p := vec{float64(c[k].x), float64(c[k].y)}
-			d := math.Abs(e.cross(p.sub(a))) / el
-			if d > best {
-				best, bestK = d, k
-			}
+			depth[k] = math.Abs(e.cross(p.sub(a))) / el
 		}
-		if bestK < 0 || best < minDepth || c[bestK].border {
-			continue
-		}
-		p := vec{float64(c[bestK].x), float64(c[bestK].y)}
-		mid := a.add(b).scale(0.5)
-		out = append(out, defect{idx: bestK, p: p, depth: best, open: mid.sub(p).unit(), width: el})
 	}
-	return out
+	return depth
 }
 
 // radialValleys finds valley candidates as prominent local minima of the
 // contour's distance from the palm centre: between two fingers the contour
 // dips towards the palm. Points on the image border count as far away (the
 // finger goes on outside the frame). minProm is the least prominence (how
-// far the contour rises on both sides before coming lower again).
-func radialValleys(c []contourPoint, centre vec, minProm float64) []defect {
+// far the contour rises on both sides before coming lower again); a valley
+// must also lie at least minDepth inside the convex hull (straight edges
+// have radial minima too, but are not gaps).
+func radialValleys(c []contourPoint, w, h int, centre vec, minProm, minDepth float64) []defect {
 	n := len(c)
 	if n < 8 {
 		return nil
 	}
+	hd := hullDepth(c)
 	far := 0.0
 	raw := make([]float64, n)
 	for i, p := range c {
@@ -158,7 +151,12 @@ func radialValleys(c []contourPoint, centre vec, minProm float64) []defect {
 	}
 	var out []defect
 	for i := 0; i < n; i++ {
-		if c[i].border || d[i] > d[(i+n-1)%n] || d[i] > d[(i+1)%n] {
+		if c[i].border || hd[i] < minDepth || d[i] > d[(i+n-1)%n] || d[i] > d[(i+1)%n] {
+			continue
+		}
+		// A real valley lies inside the frame, not in a sliver along its edge.
+		const margin = 3
+		if x, y := c[i].x, c[i].y; x < margin || y < margin || x >= w-margin || y >= h-margin {
 			continue
 		}
 		// Plateaus: keep the first point only.
@@ -190,7 +188,7 @@ func radialValleys(c []contourPoint, centre vec, minProm float64) []defect {
 // the four fingers (index–middle, middle–ring, ring–little) and returns the
 // two outer ones. palmR is the palm's inscribed radius, used for scale.
 // ok is false when no plausible triple (or pair) exists.
-func fingerValleys(ds []defect, palmR float64) (v1, v3 vec, open vec, ok bool) {
+func fingerValleys(ds []defect, centre vec, palmR float64) (v1, v3 vec, open vec, ok bool) {
 	n := len(ds)
 	bestCost := math.Inf(1)
 	for s := 0; s < n && n >= 3; s++ {
@@ -238,6 +236,37 @@ func fingerValleys(ds []defect, palmR float64) (v1, v3 vec, open vec, ok bool) {
 		cost := 1 - math.Abs(nrm.dot(mo))
 		if cost < 0.5 && cost < bestCost {
 			bestCost, v1, v3, open, ok = cost, a.p, c.p, mo, true
+		}
+	}
+	if ok {
+		return v1, v3, open, true
+	}
+	// Two neighbouring gaps only: the middle valley is the one nearer the
+	// palm centre's foot on their line; the missing outer valley is as far
+	// beyond it on the other side.
+	bestCost = math.Inf(1)
+	for s := 0; s < n && n >= 2; s++ {
+		a, c := ds[s], ds[(s+1)%n]
+		if n == 2 && s == 1 {
+			break
+		}
+		e := c.p.sub(a.p)
+		L := e.norm()
+		if L < 0.3*palmR || L >= 0.8*palmR || a.open.dot(c.open) < 0.7 {
+			continue
+		}
+		nrm := vec{-e.y, e.x}.unit()
+		mo := a.open.add(c.open).unit()
+		cost := 1 - math.Abs(nrm.dot(mo))
+		if cost >= 0.3 || cost >= bestCost {
+			continue
+		}
+		t := centre.sub(a.p).dot(e) / (L * L)
+		bestCost, open, ok = cost, mo, true
+		if t < 0.5 {
+			v1, v3 = a.p.sub(e), c.p
+		} else {
+			v1, v3 = a.p, c.p.add(e)
 		}
 	}
 	if ok {

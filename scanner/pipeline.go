@@ -329,7 +329,8 @@ func locate(small []float32, sw, sh int, t float64) located {
 	if palmR < 4 {
 		return located{noHand: "no hand: no palm-sized region"}
 	}
-	defects := radialValleys(m.traceContour(), vec{float64(cx), float64(cy)}, math.Max(0.25*palmR, 3))
-	v1, v3, open, ok := fingerValleys(defects, palmR)
+	centre := vec{float64(cx), float64(cy)}
+	defects := radialValleys(m.traceContour(), sw, sh, centre, math.Max(0.25*palmR, 3), math.Max(0.15*palmR, 2))
+	v1, v3, open, ok := fingerValleys(defects, centre, palmR)
 	return located{palmR: palmR, gaps: len(defects), v1: v1, v3: v3, open: open, ok: ok, defects: defects, m: &m}
 }

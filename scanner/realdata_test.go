@@ -42,9 +42,8 @@ func loadImage(t testing.TB, path string) image.Image {
 }
 
 // enforceRealTargets makes TestRealHandsROI fail above 1% failures to
-// extract. Off while the key-point method for the PolyU contact device is
-// being finished.
-const enforceRealTargets = false
+// extract (the target).
+const enforceRealTargets = true
 
 // TestRealHandsROI runs the pipeline over every whole-hand image in the
 // shared data and checks that ROI extraction fails on at most 1% of them.

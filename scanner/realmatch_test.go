@@ -1,0 +1,77 @@
+package scanner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/palmtill/palmtill/matchcore"
+)
+
+// TestRealGenuineOutliers lists, for a whole-hand set, the probes whose best
+// score against their own gallery palm is low: they point at ROIs cut
+// differently in the two sessions. Set PALMTILL_OUTLIERS=<set> to run.
+func TestRealGenuineOutliers(t *testing.T) {
+	set := os.Getenv("PALMTILL_OUTLIERS")
+	if set == "" {
+		t.Skip("set PALMTILL_OUTLIERS=polyu-nir-hand-dev to run")
+	}
+	root := filepath.Join(dataDir(t), set)
+	p, _ := NewPipeline(DefaultPipelineConfig())
+	ex, err := matchcore.NewExtractor(matchcore.DefaultExtractorConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type item struct {
+		path string
+		tm   *matchcore.Template
+		res  Result
+	}
+	load := func(side string) map[string][]item {
+		out := map[string][]item{}
+		palms, _ := os.ReadDir(filepath.Join(root, side))
+		for _, pd := range palms {
+			files, _ := os.ReadDir(filepath.Join(root, side, pd.Name()))
+			for _, f := range files {
+				path := filepath.Join(root, side, pd.Name(), f.Name())
+				res, err := p.Process(Frame{Image: loadImage(t, path)})
+				if err != nil {
+					continue
+				}
+				tm, err := ex.Extract(res.ROI)
+				if err != nil {
+					continue
+				}
+				out[pd.Name()] = append(out[pd.Name()], item{path, tm, res})
+			}
+		}
+		return out
+	}
+	gal, prb := load("gallery"), load("probe")
+	var lines []string
+	for palm, ps := range prb {
+		for _, pr := range ps {
+			best := 0.0
+			for _, g := range gal[palm] {
+				best = max(best, matchcore.Compare(pr.tm, g.tm))
+			}
+			if best < 0.3 {
+				lines = append(lines, strings.Join([]string{pr.path, fmtF(best), fmtV(pr.res)}, " "))
+			}
+		}
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		t.Log(l)
+	}
+	t.Logf("%d low genuine probes", len(lines))
+}
+
+func fmtF(f float64) string { return strings.TrimRight(strings.TrimRight(strconvF(f), "0"), ".") }
+
+func strconvF(f float64) string { return fmt.Sprintf("%.3f", f) }
+
+func fmtV(r Result) string { return fmt.Sprintf("valleys %v", r.Valleys) }
