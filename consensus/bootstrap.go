@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -74,22 +75,28 @@ func (c *Cluster) setLocalMeta(f func(*meta)) {
 }
 
 // tryBootstrap runs one round of self-forming (like Consul's
-// bootstrap-expect). It bootstraps raft when, among the alive members of
-// the store:
-//   - nobody has raft state (an existing cluster joins newcomers instead);
-//   - at least BootstrapExpect fresh members are seen, and this node is
-//     among the BootstrapExpect lowest IDs (the chosen set);
-//   - every chosen member advertises the same proposal (hash of the chosen
-//     set), i.e. they all see the same set.
+// bootstrap-expect). Candidates are the alive store members without raft
+// state that have BootstrapExpect > 0. This node bootstraps raft when:
+//   - the initial contact of Config.Join has been attempted;
+//   - no alive member has raft state and no leader is known (an existing
+//     cluster joins newcomers instead: they wait);
+//   - every candidate has the same BootstrapExpect N, and there are >= N;
+//   - every candidate advertises the same proposal: the hash of the N
+//     candidates with the lowest IDs (the chosen set), i.e. they all see the
+//     same candidates;
+//   - this node is in the chosen set.
 //
 // Every chosen member then bootstraps with the identical configuration,
 // which raft accepts concurrently. It returns a note on what it waits for.
 func (c *Cluster) tryBootstrap() string {
+	if !c.joinTried.Load() {
+		return "waiting for the initial gossip join"
+	}
 	if _, id := c.raft.LeaderWithID(); id != "" {
 		return "a leader is known, waiting to be joined"
 	}
-	var fresh []meta
-	proposals := make(map[string]string)
+	n := c.cfg.BootstrapExpect
+	var cands []meta
 	c.mu.Lock()
 	for _, g := range c.members {
 		if g.state != GossipAlive {
@@ -100,27 +107,31 @@ func (c *Cluster) tryBootstrap() string {
 			c.setLocalMeta(func(m *meta) { m.Boot = "" })
 			return "member " + g.meta.NodeID + " has raft state, waiting to be joined"
 		}
-		fresh = append(fresh, g.meta)
-		proposals[g.meta.NodeID] = g.meta.Boot
+		if g.meta.Expect > 0 {
+			cands = append(cands, g.meta)
+		}
 	}
 	c.mu.Unlock()
-	n := c.cfg.BootstrapExpect
-	if len(fresh) < n {
+	for _, m := range cands {
+		if m.Expect != n {
+			return fmt.Sprintf("member %s has BootstrapExpect %d, ours is %d: not bootstrapping", m.NodeID, m.Expect, n)
+		}
+	}
+	if len(cands) < n {
 		c.setLocalMeta(func(m *meta) { m.Boot = "" })
 		return "waiting for more kiosks"
 	}
-	slices.SortFunc(fresh, func(a, b meta) int { return strings.Compare(a.NodeID, b.NodeID) })
-	chosen := fresh[:n]
-	if !slices.ContainsFunc(chosen, func(m meta) bool { return m.NodeID == c.nodeID }) {
-		c.setLocalMeta(func(m *meta) { m.Boot = "" })
-		return "not among the first kiosks, waiting to be joined"
-	}
+	slices.SortFunc(cands, func(a, b meta) int { return strings.Compare(a.NodeID, b.NodeID) })
+	chosen := cands[:n]
 	proposal := proposalHash(chosen)
 	c.setLocalMeta(func(m *meta) { m.Boot = proposal })
-	for _, m := range chosen {
-		if m.NodeID != c.nodeID && proposals[m.NodeID] != proposal {
+	for _, m := range cands {
+		if m.NodeID != c.nodeID && m.Boot != proposal {
 			return "waiting for all kiosks to agree on the same server set"
 		}
+	}
+	if !slices.ContainsFunc(chosen, func(m meta) bool { return m.NodeID == c.nodeID }) {
+		return "not among the first kiosks, waiting to be joined"
 	}
 	conf := raft.Configuration{}
 	for _, m := range chosen {
@@ -159,6 +170,8 @@ func (c *Cluster) joinLoop() {
 	wait := 200 * time.Millisecond
 	for {
 		n, err := c.ml.Join(c.cfg.Join)
+		c.joinTried.Store(true)
+		c.kickMaintenance()
 		if n > 0 {
 			c.log.Info("joined gossip", "contacted", n)
 			return

@@ -39,7 +39,8 @@ type Cluster struct {
 	gossipAddr string // actual "ip:port"
 	p2pAddr    string // actual multiaddr with /p2p/<peer id>
 
-	hasState atomic.Bool // raft has a log, snapshot or term
+	hasState  atomic.Bool // raft has a log, snapshot or term
+	joinTried atomic.Bool // the initial contact of Config.Join was attempted
 
 	mu        sync.Mutex
 	local     meta                     // advertised metadata
@@ -164,6 +165,7 @@ func (c *Cluster) start(fsm raft.FSM) error {
 		P2PAddr:  addrs[0].String(),
 		APIAddr:  cfg.APIAddr,
 		HasState: has,
+		Expect:   cfg.BootstrapExpect,
 	}
 	gossipKey, err := gossipKey(cfg.Secret, cfg.StoreID)
 	if err != nil {
@@ -182,6 +184,8 @@ func (c *Cluster) start(fsm raft.FSM) error {
 	c.goBackground(c.maintenanceLoop)
 	if len(cfg.Join) > 0 {
 		c.goBackground(c.joinLoop)
+	} else {
+		c.joinTried.Store(true)
 	}
 	c.log.Info("consensus started", "gossip", c.gossipAddr, "p2p", c.p2pAddr,
 		"store", cfg.StoreID, "has_state", has, "bootstrap_expect", cfg.BootstrapExpect)

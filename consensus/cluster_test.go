@@ -161,3 +161,43 @@ func TestShutdownIdempotent(t *testing.T) {
 		t.Fatalf("after Shutdown: leader %v stats %+v", n.c.IsLeader(), n.c.Stats())
 	}
 }
+
+// Two kiosks with BootstrapExpect=1 started at the same instant, each told
+// about the other, must not form two clusters: one bootstraps, the other
+// waits to be joined.
+func TestSimultaneousSingleBootstrapsMakeOneCluster(t *testing.T) {
+	for round := range 3 {
+		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
+			log := newTestLog(t)
+			nodes := startClusterExpect(t, log, 2, 1)
+			var leaders []*testNode
+			waitFor(t, 10*time.Second, "one leader", func() bool {
+				leaders = leaders[:0]
+				for _, n := range nodes {
+					if n.c.IsLeader() {
+						leaders = append(leaders, n)
+					}
+				}
+				return len(leaders) >= 1
+			})
+			// Give a second cluster every chance to appear, then check.
+			l := leaders[0]
+			var other *testNode
+			for _, n := range nodes {
+				if n != l {
+					other = n
+				}
+			}
+			waitFor(t, 10*time.Second, "the other kiosk to wait to be joined", func() bool {
+				return log.containsAll(other.cfg.NodeID+" ", "bootstrap: ", "waiting to be joined")
+			})
+			if other.c.IsLeader() || other.c.Stats().LastIndex != 0 {
+				t.Fatalf("second cluster formed: %+v", other.c.Stats())
+			}
+			if _, err := l.c.Join(ctxTimeout(t, 10*time.Second), other.c.Self().GossipAddr); err != nil {
+				t.Fatalf("Join: %v", err)
+			}
+			checkOneCluster(t, nodes)
+		})
+	}
+}

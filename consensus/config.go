@@ -184,7 +184,8 @@ func validID(s string) bool {
 	return true
 }
 
-// parseIPPort parses "ip:port" where ip is a literal and port may be 0.
+// parseIPPort parses "ip:port" where ip is a specific IP literal (not
+// 0.0.0.0 or ::) and port may be 0.
 func parseIPPort(s string) (netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
@@ -193,6 +194,9 @@ func parseIPPort(s string) (netip.AddrPort, error) {
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("host %q is not an IP literal", host)
+	}
+	if ip.IsUnspecified() {
+		return netip.AddrPort{}, fmt.Errorf("host %s: want the kiosk's own address (it is advertised), not a wildcard", host)
 	}
 	p, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {

@@ -113,6 +113,22 @@ func (l *testLog) contains(s string) bool {
 	return false
 }
 
+// containsAll reports whether one logged line contains every part.
+func (l *testLog) containsAll(parts ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 type testLogWriter struct {
 	l    *testLog
 	name string
@@ -191,13 +207,22 @@ func startNode(t testing.TB, cfg Config) *testNode {
 // gossip addresses of all the others, and waits for one leader.
 func startCluster(t testing.TB, log *testLog, n int) []*testNode {
 	t.Helper()
+	nodes := startClusterExpect(t, log, n, n)
+	waitLeader(t, nodes, 10*time.Second)
+	return nodes
+}
+
+// startClusterExpect starts n nodes at once with the given BootstrapExpect,
+// each told the gossip addresses of all the others.
+func startClusterExpect(t testing.TB, log *testLog, n, expect int) []*testNode {
+	t.Helper()
 	cfgs := make([]Config, n)
 	addrs := make([]string, n)
 	for i := range cfgs {
 		cfgs[i] = testConfig(t, log, fmt.Sprintf("n%d", i))
 		addrs[i] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		cfgs[i].GossipAddr = addrs[i]
-		cfgs[i].BootstrapExpect = n
+		cfgs[i].BootstrapExpect = expect
 	}
 	for i := range cfgs {
 		for j, a := range addrs {
@@ -232,7 +257,6 @@ func startCluster(t testing.TB, log *testLog, n int) []*testNode {
 	if len(errs) > 0 {
 		t.Fatalf("start: %v", errors.Join(errs...))
 	}
-	waitLeader(t, nodes, 10*time.Second)
 	return nodes
 }
 

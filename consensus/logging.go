@@ -3,6 +3,7 @@ package consensus
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -52,6 +53,13 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	}
 	all = append(all, h.args...)
 	all = append(all, args...)
+	for i, a := range all {
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 { // hclog.Fmt("%+v", x)
+			if format, ok := f[0].(string); ok {
+				all[i] = fmt.Sprintf(format, f[1:]...)
+			}
+		}
+	}
 	h.l.Log(ctx, lv, msg, all...)
 }
 

@@ -51,6 +51,7 @@ type meta struct {
 	P2PAddr  string `json:"m"`           // libp2p listen multiaddr without /p2p
 	APIAddr  string `json:"a,omitempty"` // opaque
 	HasState bool   `json:"h,omitempty"` // has raft state (log, snapshot or term)
+	Expect   int    `json:"e,omitempty"` // BootstrapExpect (0: waits to be joined)
 	Boot     string `json:"b,omitempty"` // bootstrap proposal hash, while forming
 }
 
