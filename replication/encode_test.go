@@ -27,6 +27,12 @@ func TestEncodeValidation(t *testing.T) {
 		{"charge empty kiosk", func() ([]byte, error) { c := okCharge; c.Kiosk = ""; return EncodeCharge(c) }, "kiosk is empty"},
 		{"charge empty key", func() ([]byte, error) { c := okCharge; c.IdempotencyKey = ""; return EncodeCharge(c) }, "idempotency key is empty"},
 		{"charge zero time", func() ([]byte, error) { c := okCharge; c.At = time.Time{}; return EncodeCharge(c) }, "time is zero"},
+		{"charge time 1970", func() ([]byte, error) { c := okCharge; c.At = time.Unix(0, 0); return EncodeCharge(c) }, "outside"},
+		{"charge time far future", func() ([]byte, error) {
+			c := okCharge
+			c.At = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+			return EncodeCharge(c)
+		}, "outside"},
 		{"charge id with space", func() ([]byte, error) { c := okCharge; c.ChargeID = "a b"; return EncodeCharge(c) }, "space"},
 		{"charge id too long", func() ([]byte, error) { c := okCharge; c.ChargeID = strings.Repeat("x", 129); return EncodeCharge(c) }, "longer"},
 		{"enrol ok", func() ([]byte, error) { return f.EncodeEnrol(okEnrol) }, ""},

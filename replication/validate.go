@@ -50,9 +50,20 @@ func checkOptionalID(field, v string) error {
 	return checkID(field, v)
 }
 
+// Times are carried as Unix nanoseconds; this window keeps them far from
+// the int64 limits and from 0 (the encoding of the zero time), and catches
+// kiosks with a broken clock.
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 func checkTime(field string, t time.Time) error {
 	if t.IsZero() {
 		return invalid("%s is zero", field)
+	}
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return invalid("%s %s outside [%d, %d)", field, t.UTC().Format(time.RFC3339), minTime.Year(), maxTime.Year())
 	}
 	return nil
 }
