@@ -25,11 +25,44 @@ const (
 // corresponds to the same false-match rate whatever the masks. Templates of
 // different geometry, or empty ones, score 0. Compare is symmetric up to
 // rounding and safe for concurrent use.
+//
+// With pose variants (ExtractorConfig.PoseRotations/PoseScales) the score
+// is the best over every variant of either template against the other's
+// canonical code.
 func Compare(a, b *Template) float64 {
 	if a == nil || b == nil || !compatible(a, b) {
 		return 0
 	}
-	return prepare(a, MaxShift).score(b)
+	s := preparePoses(a).score(b)
+	for _, v := range b.variants {
+		s = max(s, prepare(b.variantTemplate(v), MaxShift).score(a))
+	}
+	return s
+}
+
+// variantTemplate returns a template with t's geometry and v's code.
+func (t *Template) variantTemplate(v variant) *Template {
+	return &Template{rows: t.rows, cols: t.cols, planes: t.planes, code: v.code, mask: v.mask}
+}
+
+// poseSet is a probe prepared at its canonical pose and every variant.
+type poseSet []*prepared
+
+func preparePoses(t *Template) poseSet {
+	ps := poseSet{prepare(t, MaxShift)}
+	for _, v := range t.variants {
+		ps = append(ps, prepare(t.variantTemplate(v), MaxShift))
+	}
+	return ps
+}
+
+// score is the best score of any pose against b's canonical code.
+func (ps poseSet) score(b *Template) float64 {
+	best := 0.0
+	for _, p := range ps {
+		best = max(best, p.scoreWords(b.code, b.mask))
+	}
+	return best
 }
 
 // prepared holds a template's code and mask pre-shifted along the columns for
@@ -77,6 +110,11 @@ func shiftHalves(w uint64, dx int, colMask uint32) uint64 {
 
 // score compares the prepared template with b over all shifts.
 func (p *prepared) score(b *Template) float64 {
+	return p.scoreWords(b.code, b.mask)
+}
+
+// scoreWords is score for a template given by its fine code and mask words.
+func (p *prepared) scoreWords(bcode, bmask []uint64) float64 {
 	a := p.t
 	pw := planesWords(a.planes)
 	best := 0.0
@@ -85,8 +123,8 @@ func (p *prepared) score(b *Template) float64 {
 		if r1 <= r0 {
 			continue
 		}
-		bc := b.code[(r0+dy)*pw : (r1+dy)*pw]
-		bm := b.mask[(r0+dy)*pw : (r1+dy)*pw]
+		bc := bcode[(r0+dy)*pw : (r1+dy)*pw]
+		bm := bmask[(r0+dy)*pw : (r1+dy)*pw]
 		for k := range p.code {
 			ac := p.code[k][r0*pw : r1*pw]
 			am := p.mask[k][r0*pw : r1*pw]

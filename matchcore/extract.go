@@ -35,6 +35,20 @@ type ExtractorConfig struct {
 	// weakest filter response, that are masked as unreliable ("fragile
 	// bits"). In [0, 0.9].
 	FragileFraction float64
+	// PoseRotations lists rotations in degrees, and PoseScales scale factors,
+	// at which Extract also codes the image, as pose variants stored in the
+	// template (each rotation at scale 1, each scale at rotation 0). A
+	// Gallery searches every variant of the probe against the enrolled
+	// templates' canonical codes, which tolerates palms presented rotated or
+	// at another distance (contactless capture). Empty: no variants. At most
+	// 8 variants in all.
+	PoseRotations, PoseScales []float64
+	// PoseGrid makes the variants every combination of a rotation in
+	// {0} + PoseRotations with a scale in {1} + PoseScales instead.
+	PoseGrid bool
+	// CoarseScale is how many times coarser than the fine filters the
+	// coarse code's filters are (see Template and Gallery). In [1,4].
+	CoarseScale float64
 	// MinSize is the smallest accepted input side in pixels; smaller images
 	// fail with ErrNotPalm.
 	MinSize int
@@ -55,6 +69,9 @@ func DefaultExtractorConfig() ExtractorConfig {
 		SigmaAlong:      4.7,
 		Radius:          8,
 		FragileFraction: 0.2,
+		PoseRotations:   []float64{-7, 7},
+		PoseScales:      []float64{0.93, 1.07},
+		CoarseScale:     2,
 		MinSize:         32,
 		MinContrast:     3,
 	}
@@ -77,6 +94,12 @@ func (c ExtractorConfig) Validate() error {
 		return fmt.Errorf("Radius %d not in [1,WorkSize/2]: %w", c.Radius, ErrBadConfig)
 	case !(c.FragileFraction >= 0 && c.FragileFraction <= 0.9):
 		return fmt.Errorf("FragileFraction %v not in [0,0.9]: %w", c.FragileFraction, ErrBadConfig)
+	case c.variants() > maxVariants:
+		return fmt.Errorf("%d pose variants, at most %d: %w", c.variants(), maxVariants, ErrBadConfig)
+	case !(c.CoarseScale >= 1 && c.CoarseScale <= 4):
+		return fmt.Errorf("CoarseScale %v not in [1,4]: %w", c.CoarseScale, ErrBadConfig)
+	case c.WorkSize%(2*coarseSide) != 0:
+		return fmt.Errorf("WorkSize %d not a multiple of %d: %w", c.WorkSize, 2*coarseSide, ErrBadConfig)
 	case c.MinSize < 8:
 		return fmt.Errorf("MinSize %d below 8: %w", c.MinSize, ErrBadConfig)
 	case !(c.MinContrast >= 0):
@@ -85,13 +108,32 @@ func (c ExtractorConfig) Validate() error {
 	return nil
 }
 
+// variants is the number of pose variants the configuration asks for.
+func (c ExtractorConfig) variants() int {
+	if c.PoseGrid {
+		return (1+len(c.PoseRotations))*(1+len(c.PoseScales)) - 1
+	}
+	return len(c.PoseRotations) + len(c.PoseScales)
+}
+
 // Extractor turns palm ROI images into Templates. It is immutable after
 // NewExtractor and safe for concurrent use.
 type Extractor struct {
 	cfg ExtractorConfig
-	// bank holds the filters interleaved: bank[(ky*side+kx)*O+o].
-	bank []float32
-	side int
+	// poses are the canonical pose (first) and the pose variants;
+	// coarsePoses the same poses with the coarse filters.
+	poses, coarsePoses []pose
+	// margin is the reflection padding of the work image.
+	margin int
+}
+
+// pose is one sampling of the work image: grid rotated by rot radians and
+// scaled by scale about the centre, with the filters rotated and scaled
+// alike.
+type pose struct {
+	rot, scale float64
+	bank       []float32
+	radius     int
 }
 
 // NewExtractor validates cfg and precomputes its filter bank.
@@ -99,8 +141,35 @@ func NewExtractor(cfg ExtractorConfig) (*Extractor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Extractor{cfg: cfg, side: 2*cfg.Radius + 1}
-	e.bank = gaborBank(cfg)
+	e := &Extractor{cfg: cfg}
+	add := func(rotDeg, scale float64) {
+		pc := cfg
+		pc.Wavelength *= scale
+		pc.SigmaAcross *= scale
+		pc.SigmaAlong *= scale
+		pc.Radius = max(1, int(math.Round(float64(cfg.Radius)*scale)))
+		rot := rotDeg * math.Pi / 180
+		e.poses = append(e.poses, pose{rot: rot, scale: scale, bank: gaborBank(pc, rot), radius: pc.Radius})
+		e.coarsePoses = append(e.coarsePoses, coarsePose(cfg, rot, scale))
+		e.margin = max(e.margin, pc.Radius+int(math.Ceil(float64(cfg.WorkSize)*(scale*math.Sqrt2-1)/2))+1)
+	}
+	add(0, 1)
+	if cfg.PoseGrid {
+		for _, sc := range append([]float64{1}, cfg.PoseScales...) {
+			for _, r := range append([]float64{0}, cfg.PoseRotations...) {
+				if r != 0 || sc != 1 {
+					add(r, sc)
+				}
+			}
+		}
+	} else {
+		for _, r := range cfg.PoseRotations {
+			add(r, 1)
+		}
+		for _, sc := range cfg.PoseScales {
+			add(0, sc)
+		}
+	}
 	return e, nil
 }
 
@@ -109,12 +178,12 @@ func (e *Extractor) Config() ExtractorConfig { return e.cfg }
 
 // gaborBank builds zero-mean, unit-L1 even Gabor filters, interleaved by
 // orientation.
-func gaborBank(c ExtractorConfig) []float32 {
+func gaborBank(c ExtractorConfig, rot float64) []float32 {
 	side, O := 2*c.Radius+1, c.Orientations
 	bank := make([]float32, side*side*O)
 	f := make([]float64, side*side)
 	for o := 0; o < O; o++ {
-		th := math.Pi * float64(o) / float64(O)
+		th := math.Pi*float64(o)/float64(O) + rot
 		ct, st := math.Cos(th), math.Sin(th)
 		sum := 0.0
 		for ky := 0; ky < side; ky++ {
@@ -159,40 +228,81 @@ func (e *Extractor) Extract(img image.Image) (*Template, error) {
 	for i := range work {
 		work[i] = (work[i] - float32(mean)) * inv
 	}
-	resp := e.responses(work)
-	return e.code(resp)
+	pad, P := padReflect(work, c.WorkSize, e.margin)
+	half, hP, hm := e.halfImage(work)
+	var t *Template
+	for i, ps := range e.poses {
+		resp := e.filterPose(pad, P, ps)
+		v, err := e.code(resp)
+		if err != nil {
+			if i == 0 {
+				return nil, err
+			}
+			v = &Template{code: make([]uint64, len(t.code)), mask: make([]uint64, len(t.mask))} // no reliable bits
+		}
+		coarse := e.coarseCode(half, hP, hm, e.coarsePoses[i])
+		if i == 0 {
+			t = v
+			t.coarse = coarse
+			continue
+		}
+		t.variants = append(t.variants, variant{code: v.code, mask: v.mask, coarse: coarse})
+	}
+	return t, nil
 }
 
-// responses filters the normalised work image at every grid point and
-// returns the responses indexed [(gy*Grid+gx)*O+o]. The image is extended by
-// reflection at its borders.
-func (e *Extractor) responses(work []float32) []float32 {
-	c := e.cfg
-	W, R, side, O, G := c.WorkSize, c.Radius, e.side, c.Orientations, c.Grid
-	P := W + 2*R
+// padReflect extends the W x W image by m pixels on every side by mirror
+// reflection; it returns the padded image and its side.
+func padReflect(img []float32, W, m int) ([]float32, int) {
+	P := W + 2*m
 	pad := make([]float32, P*P)
 	for y := 0; y < P; y++ {
-		sy := reflect(y-R, W)
+		sy := reflect(y-m, W)
 		row := pad[y*P : (y+1)*P]
 		for x := 0; x < P; x++ {
-			row[x] = work[sy*W+reflect(x-R, W)]
+			row[x] = img[sy*W+reflect(x-m, W)]
 		}
 	}
+	return pad, P
+}
+
+// filterPose filters the padded work image at the grid points of pose ps
+// and returns the responses indexed [(gy*Grid+gx)*O+o].
+func (e *Extractor) filterPose(pad []float32, P int, ps pose) []float32 {
+	c := e.cfg
+	return filterAt(pad, P, e.margin, c.WorkSize, c.Grid, c.Orientations, ps)
+}
+
+// filterAt filters the W x W image, padded by margin to side P, with the
+// pose's bank of O filters at the points of a G x G grid rotated and scaled
+// by the pose about the image centre; responses are indexed
+// [(gy*G+gx)*O+o].
+func filterAt(pad []float32, P, margin, W, G, O int, ps pose) []float32 {
+	R := ps.radius
+	side := 2*R + 1
 	resp := make([]float32, G*G*O)
 	acc := make([]float32, O)
 	step := float64(W) / float64(G)
+	half := float64(W) / 2
+	cs, sn := ps.scale*math.Cos(ps.rot), ps.scale*math.Sin(ps.rot)
 	for gy := 0; gy < G; gy++ {
-		cy := int(step * (float64(gy) + 0.5)) // centre in work coords
+		v := step*(float64(gy)+0.5) - half
 		for gx := 0; gx < G; gx++ {
-			cx := int(step * (float64(gx) + 0.5))
+			u := step*(float64(gx)+0.5) - half
+			cx := int(math.Floor(half+cs*u-sn*v)) + margin - R // window origin in pad
+			cy := int(math.Floor(half+sn*u+cs*v)) + margin - R
+			if O == 6 {
+				filter6(pad[cy*P+cx:], P, side, ps.bank, resp[(gy*G+gx)*6:(gy*G+gx)*6+6])
+				continue
+			}
 			clear(acc)
 			for ky := 0; ky < side; ky++ {
 				row := pad[(cy+ky)*P+cx : (cy+ky)*P+cx+side]
-				fk := e.bank[ky*side*O : (ky+1)*side*O]
-				for kx, v := range row {
+				fk := ps.bank[ky*side*O : (ky+1)*side*O]
+				for kx, px := range row {
 					f := fk[kx*O : kx*O+O]
 					for o := range acc {
-						acc[o] += v * f[o]
+						acc[o] += px * f[o]
 					}
 				}
 			}
@@ -263,4 +373,25 @@ func reflect(i, n int) int {
 		}
 	}
 	return i
+}
+
+// filter6 is the inner loop of filterPose for six orientations: it
+// correlates the side x side window at img (row stride P) with the
+// interleaved bank and writes the six responses to out.
+func filter6(img []float32, P, side int, bank []float32, out []float32) {
+	var a0, a1, a2, a3, a4, a5 float32
+	for ky := 0; ky < side; ky++ {
+		row := img[ky*P : ky*P+side]
+		fk := bank[ky*side*6 : (ky+1)*side*6]
+		for kx, px := range row {
+			f := fk[kx*6 : kx*6+6 : kx*6+6]
+			a0 += px * f[0]
+			a1 += px * f[1]
+			a2 += px * f[2]
+			a3 += px * f[3]
+			a4 += px * f[4]
+			a5 += px * f[5]
+		}
+	}
+	out[0], out[1], out[2], out[3], out[4], out[5] = a0, a1, a2, a3, a4, a5
 }

@@ -10,26 +10,33 @@ import (
 // GalleryConfig configures a Gallery.
 type GalleryConfig struct {
 	// Threshold is the smallest Compare score that Identify accepts as a
-	// match. See DefaultGalleryConfig for the operating point.
+	// match. See DefaultThreshold for the operating point.
 	Threshold float64
 	// Workers is the number of goroutines one search uses; 0 means
 	// GOMAXPROCS.
 	Workers int
-	// MinParallel is the gallery size below which a search runs on the
-	// calling goroutine only.
+	// MinParallel is the number of templates below which the coarse pass
+	// runs on the calling goroutine only.
 	MinParallel int
+	// Candidates is the smallest number of templates that the coarse pass
+	// keeps for exact rescoring; galleries of at most this many templates
+	// are searched exactly.
+	Candidates int
+	// CandidateFraction is the fraction of the gallery's templates kept for
+	// exact rescoring when that is more than Candidates.
+	CandidateFraction float64
 }
 
 // DefaultThreshold is the default operating point of Identify. On
 // tongji-dev (gallery session 1, probe session 2, 300 palms, best over each
 // palm's 10 enrolled images) no impostor palm score reached it; see DESIGN.md
 // for the measured FMR and FNMR.
-const DefaultThreshold = 0.30
+const DefaultThreshold = 0.42
 
 // DefaultGalleryConfig returns the default configuration: Threshold
-// DefaultThreshold, all cores.
+// DefaultThreshold, all cores, 512 candidates or 0.2% of the gallery.
 func DefaultGalleryConfig() GalleryConfig {
-	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048}
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.002}
 }
 
 // Validate checks the configuration; errors wrap ErrBadConfig.
@@ -41,6 +48,10 @@ func (c GalleryConfig) Validate() error {
 		return fmt.Errorf("Workers %d negative: %w", c.Workers, ErrBadConfig)
 	case c.MinParallel < 0:
 		return fmt.Errorf("MinParallel %d negative: %w", c.MinParallel, ErrBadConfig)
+	case c.Candidates < 1:
+		return fmt.Errorf("Candidates %d below 1: %w", c.Candidates, ErrBadConfig)
+	case !(c.CandidateFraction >= 0 && c.CandidateFraction <= 1):
+		return fmt.Errorf("CandidateFraction %v not in [0,1]: %w", c.CandidateFraction, ErrBadConfig)
 	}
 	return nil
 }
@@ -55,14 +66,19 @@ type Match struct {
 // Gallery is an in-memory 1:N search structure of enrolled templates. All
 // methods are safe for concurrent use; searches run concurrently with each
 // other and wait for Add/Remove (and vice versa).
+//
+// Layout: the coarse codes of all templates sit in one contiguous slab
+// (2*planes words each) scanned linearly by the coarse pass; the full
+// templates are rescored only for the best candidates.
 type Gallery struct {
 	cfg     GalleryConfig
 	workers int
 
-	mu   sync.RWMutex
-	geom *Template // first template added: fixes the geometry
-	ents []entry
-	ids  map[string]*owner
+	mu     sync.RWMutex
+	geom   *Template // fixes the geometry while the gallery is non-empty
+	ents   []entry
+	coarse []uint64 // 2*planes words per entry, in entry order
+	ids    map[string]*owner
 }
 
 type entry struct {
@@ -92,21 +108,25 @@ func (g *Gallery) Config() GalleryConfig { return g.cfg }
 
 // Add enrols id with the given templates (one per capture), replacing any
 // templates id had. It fails with ErrIncompatible for templates whose
-// geometry differs from those already in the gallery, and with ErrBadConfig
-// for an empty id or no templates; on error the gallery is unchanged.
+// geometry differs from those already in the gallery, with ErrBadTemplate
+// for nil or empty templates and with ErrBadConfig for an empty id or no
+// templates; on error the gallery is unchanged. The gallery keeps the
+// templates' canonical codes (not their pose variants: the probe's variants
+// are searched instead), which must not be modified afterwards (Templates
+// are immutable through their API).
 func (g *Gallery) Add(id string, ts ...*Template) error {
 	if id == "" || len(ts) == 0 {
 		return fmt.Errorf("add %q with %d templates: %w", id, len(ts), ErrBadConfig)
 	}
 	for _, t := range ts {
-		if t == nil || len(t.code) == 0 {
+		if t == nil || len(t.code) == 0 || len(t.coarse) != 2*t.planes {
 			return fmt.Errorf("add %q: empty template: %w", id, ErrBadTemplate)
 		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	geom := g.geom
-	if geom == nil || len(g.ents) == 0 {
+	if geom == nil || len(g.ents) == 0 || (len(g.ents) == len(g.idEnts(id))) {
 		geom = ts[0]
 	}
 	for _, t := range ts {
@@ -115,14 +135,22 @@ func (g *Gallery) Add(id string, ts ...*Template) error {
 				id, t.rows, t.cols, t.planes, geom.rows, geom.cols, geom.planes, ErrIncompatible)
 		}
 	}
-	g.geom = geom
 	g.removeLocked(id)
+	g.geom = geom
 	o := &owner{id: id}
 	for _, t := range ts {
 		o.ents = append(o.ents, len(g.ents))
-		g.ents = append(g.ents, entry{own: o, t: t})
+		g.ents = append(g.ents, entry{own: o, t: t.canonical()})
+		g.coarse = append(g.coarse, t.coarse...)
 	}
 	g.ids[id] = o
+	return nil
+}
+
+func (g *Gallery) idEnts(id string) []int {
+	if o, ok := g.ids[id]; ok {
+		return o.ents
+	}
 	return nil
 }
 
@@ -139,6 +167,7 @@ func (g *Gallery) removeLocked(id string) bool {
 		return false
 	}
 	delete(g.ids, id)
+	cw := 2 * g.geom.planes
 	// Remove from the highest index down so swap-with-last never moves an
 	// entry we still have to remove.
 	idx := slices.Clone(o.ents)
@@ -148,6 +177,7 @@ func (g *Gallery) removeLocked(id string) bool {
 		if i != last {
 			moved := g.ents[last]
 			g.ents[i] = moved
+			copy(g.coarse[i*cw:(i+1)*cw], g.coarse[last*cw:(last+1)*cw])
 			for j, e := range moved.own.ents {
 				if e == last {
 					moved.own.ents[j] = i
@@ -156,6 +186,7 @@ func (g *Gallery) removeLocked(id string) bool {
 		}
 		g.ents[last] = entry{}
 		g.ents = g.ents[:last]
+		g.coarse = g.coarse[:last*cw]
 	}
 	return true
 }
@@ -175,8 +206,9 @@ func (g *Gallery) Templates() int {
 }
 
 // Identify returns the enrolled id that best matches probe. ok is false when
-// the gallery is empty or the best score is below the threshold (the probe
-// is taken for someone not enrolled); the best candidate is still returned.
+// the gallery is empty, the probe is incompatible, or the best score is
+// below the threshold (the probe is taken for someone not enrolled); the
+// best candidate is still returned when there is one.
 func (g *Gallery) Identify(probe *Template) (Match, bool) {
 	ms := g.Best(probe, 1)
 	if len(ms) == 0 {
@@ -185,31 +217,61 @@ func (g *Gallery) Identify(probe *Template) (Match, bool) {
 	return ms[0], ms[0].Score >= g.cfg.Threshold
 }
 
-// Best returns the k best-scoring enrolled ids for probe, best first,
-// whatever their scores (each id's score is its best template's).
+// Best returns up to k best-scoring enrolled ids for probe, best first,
+// whatever their scores; each id's score is its best template's Compare
+// score. In galleries larger than the candidate budget only templates that
+// pass the coarse pass are scored, so ids that fail it are not returned.
 func (g *Gallery) Best(probe *Template, k int) []Match {
-	if probe == nil || k <= 0 {
+	if probe == nil || k <= 0 || len(probe.coarse) != 2*probe.planes {
 		return nil
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	if len(g.ents) == 0 || !compatible(g.geom, probe) {
+	n := len(g.ents)
+	if n == 0 || !compatible(g.geom, probe) {
 		return nil
 	}
-	p := prepare(probe, MaxShift)
-	scores := make([]float64, len(g.ents))
-	g.parallel(len(g.ents), func(lo, hi int) {
+	budget := max(g.cfg.Candidates, int(g.cfg.CandidateFraction*float64(n)))
+	if perID := (n + len(g.ids) - 1) / len(g.ids); k*perID > budget {
+		budget = k * perID
+	}
+	p := preparePoses(probe)
+	if n <= budget {
+		scores := make([]float64, n)
+		g.parallel(n, minParallelExact, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				scores[i] = p.score(g.ents[i].t)
+			}
+		})
+		return g.topIDs(seq(n), scores, k)
+	}
+	cand := g.coarsePass(probe, budget)
+	scores := make([]float64, len(cand))
+	g.parallel(len(cand), minParallelExact, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			scores[i] = p.score(g.ents[i].t)
+			scores[i] = p.score(g.ents[cand[i]].t)
 		}
 	})
-	return g.topIDs(scores, k)
+	return g.topIDs(cand, scores, k)
 }
 
-// parallel runs f over [0,n) split among the workers and waits.
-func (g *Gallery) parallel(n int, f func(lo, hi int)) {
+func seq(n int) []int32 {
+	s := make([]int32, n)
+	for i := range s {
+		s[i] = int32(i)
+	}
+	return s
+}
+
+// minParallelExact is the number of exact comparisons (some microseconds
+// each) worth splitting among goroutines.
+const minParallelExact = 16
+
+// parallel runs f over [0,n) split among the workers and waits; below
+// minN items it runs f on the calling goroutine.
+func (g *Gallery) parallel(n, minN int, f func(lo, hi int)) {
 	w := g.workers
-	if n < g.cfg.MinParallel || w <= 1 {
+	if n < minN || w <= 1 {
 		f(0, n)
 		return
 	}
@@ -226,11 +288,11 @@ func (g *Gallery) parallel(n int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// topIDs reduces per-entry scores to the k best ids.
-func (g *Gallery) topIDs(scores []float64, k int) []Match {
+// topIDs reduces the scores of entries ents to the k best ids.
+func (g *Gallery) topIDs(ents []int32, scores []float64, k int) []Match {
 	best := make(map[*owner]float64)
 	for i, s := range scores {
-		o := g.ents[i].own
+		o := g.ents[ents[i]].own
 		if b, ok := best[o]; !ok || s > b {
 			best[o] = s
 		}

@@ -12,18 +12,27 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestGalleryIdentify(t *testing.T) {
-	ex := mustExtractor(t)
+	for _, c := range []struct {
+		name       string
+		candidates int
+	}{{"exact", 512}, {"coarse-pass", 4}} {
+		t.Run(c.name, func(t *testing.T) { testGalleryIdentify(t, c.candidates) })
+	}
+}
+
+func testGalleryIdentify(t *testing.T, candidates int) {
 	cfg := DefaultGalleryConfig()
 	cfg.MinParallel = 1 // exercise the parallel path on a small gallery
+	cfg.Candidates = candidates
 	g, err := NewGallery(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 12
+	const n = 8
 	for i := 0; i < n; i++ {
 		err := g.Add(fmt.Sprint("id", i),
-			mustExtract(t, ex, synthPalm(uint64(100+i), 6, 0, 1)),
-			mustExtract(t, ex, synthPalm(uint64(100+i), 6, 2, 2)))
+			synthTemplate(t, uint64(100+i), 0, 1),
+			synthTemplate(t, uint64(100+i), 2, 2))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,12 +41,12 @@ func TestGalleryIdentify(t *testing.T) {
 		t.Fatalf("Len %d Templates %d", g.Len(), g.Templates())
 	}
 	for i := 0; i < n; i++ {
-		m, ok := g.Identify(mustExtract(t, ex, synthPalm(uint64(100+i), 6, 3, 9)))
+		m, ok := g.Identify(synthTemplate(t, uint64(100+i), 3, 9))
 		if !ok || m.ID != fmt.Sprint("id", i) {
 			t.Fatalf("probe %d: got %+v ok=%v", i, m, ok)
 		}
 	}
-	walkIn := mustExtract(t, ex, synthPalm(999, 6, 0, 1))
+	walkIn := synthTemplate(t, 999, 0, 1)
 	if m, ok := g.Identify(walkIn); ok {
 		t.Fatalf("walk-in matched %+v", m)
 	}
@@ -45,7 +54,7 @@ func TestGalleryIdentify(t *testing.T) {
 		t.Fatalf("Best: %+v", best)
 	}
 	// Replace id0 with another palm's captures; remove id1.
-	if err := g.Add("id0", mustExtract(t, ex, synthPalm(999, 6, 1, 3))); err != nil {
+	if err := g.Add("id0", synthTemplate(t, 999, 1, 3)); err != nil {
 		t.Fatal(err)
 	}
 	if m, ok := g.Identify(walkIn); !ok || m.ID != "id0" {
@@ -54,14 +63,14 @@ func TestGalleryIdentify(t *testing.T) {
 	if !g.Remove("id1") || g.Remove("id1") {
 		t.Fatal("Remove result wrong")
 	}
-	if m, ok := g.Identify(mustExtract(t, ex, synthPalm(101, 6, 0, 5))); ok {
+	if m, ok := g.Identify(synthTemplate(t, 101, 0, 5)); ok {
 		t.Fatalf("removed id still matches: %+v", m)
 	}
 	if g.Len() != n-1 || g.Templates() != 2*n-3 {
 		t.Fatalf("Len %d Templates %d", g.Len(), g.Templates())
 	}
 	for i := 2; i < n; i++ {
-		m, ok := g.Identify(mustExtract(t, ex, synthPalm(uint64(100+i), 6, 1, 11)))
+		m, ok := g.Identify(synthTemplate(t, uint64(100+i), 1, 11))
 		if !ok || m.ID != fmt.Sprint("id", i) {
 			t.Fatalf("after removals probe %d: got %+v", i, m)
 		}
@@ -100,13 +109,12 @@ func TestGalleryRejects(t *testing.T) {
 }
 
 func TestGalleryConcurrent(t *testing.T) {
-	ex := mustExtractor(t)
 	cfg := DefaultGalleryConfig()
 	cfg.MinParallel = 1
 	g, _ := NewGallery(cfg)
 	ts := make([]*Template, 8)
 	for i := range ts {
-		ts[i] = mustExtract(t, ex, synthPalm(uint64(200+i), 6, 0, 1))
+		ts[i] = synthTemplate(t, uint64(200+i), 0, 1)
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {

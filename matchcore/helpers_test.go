@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -58,6 +59,22 @@ func mustExtractor(t testing.TB) *Extractor {
 	}
 	return ex
 }
+
+// synthTemplate extracts synthPalm(seed, 6, shift, capture) with the
+// default extractor, caching the result across tests (extraction is slow
+// under -race).
+func synthTemplate(t testing.TB, seed uint64, shift int, capture uint64) *Template {
+	t.Helper()
+	key := [3]uint64{seed, uint64(shift), capture}
+	if v, ok := synthCache.Load(key); ok {
+		return v.(*Template)
+	}
+	tp := mustExtract(t, mustExtractor(t), synthPalm(seed, 6, shift, capture))
+	synthCache.Store(key, tp)
+	return tp
+}
+
+var synthCache sync.Map
 
 func mustExtract(t testing.TB, ex *Extractor, img image.Image) *Template {
 	t.Helper()

@@ -10,7 +10,7 @@ import (
 // TemplateVersion is the version of the binary template format written by
 // MarshalBinary. UnmarshalBinary rejects every other version. Bump it when
 // the format or the meaning of the code bits changes.
-const TemplateVersion = 1
+const TemplateVersion = 2
 
 // templateMagic starts every serialised template.
 var templateMagic = [4]byte{'P', 'L', 'M', 'T'}
@@ -38,6 +38,39 @@ type Template struct {
 	rows, cols, planes int
 	code               []uint64
 	mask               []uint64
+	// coarse holds the coarse code: planes 8x8 code words, then planes
+	// mask words (see coarse.go).
+	coarse []uint64
+	// variants are the fine codes of the same image at other poses (see
+	// ExtractorConfig.PoseRotations), each with the layout of code/mask.
+	variants []variant
+}
+
+// variant is the fine code and mask, and the coarse words, of one pose
+// variant.
+type variant struct {
+	code, mask, coarse []uint64
+}
+
+// maxVariants is the largest number of pose variants in a template.
+const maxVariants = 8
+
+// Variants reports the number of pose variants besides the canonical code.
+func (t *Template) Variants() int { return len(t.variants) }
+
+// Canonical returns the template without its pose variants (sharing its
+// words). Enrolled templates need only their canonical code (a Gallery
+// searches the probe's variants against it), so this is what to store for
+// enrolment; keep the variants of probes.
+func (t *Template) Canonical() *Template { return t.canonical() }
+
+func (t *Template) canonical() *Template {
+	if len(t.variants) == 0 {
+		return t
+	}
+	c := *t
+	c.variants = nil
+	return &c
 }
 
 // planesWords is the number of 64-bit words per grid row.
@@ -56,7 +89,9 @@ func (t *Template) ValidBits() int {
 }
 
 // Size is the length in bytes of the MarshalBinary encoding.
-func (t *Template) Size() int { return headerLen + 16*len(t.code) + trailerLen }
+func (t *Template) Size() int {
+	return headerLen + (16*len(t.code)+8*len(t.coarse))*(1+len(t.variants)) + trailerLen
+}
 
 // compatible reports whether a and b have the same code geometry.
 func compatible(a, b *Template) bool {
@@ -74,20 +109,37 @@ func wordMask(cols int, twoPlanes bool) uint64 {
 }
 
 // MarshalBinary encodes the template: a 12-byte header ("PLMT", version,
-// rows, cols, planes, flags, 3 reserved zero bytes), the code words and the
-// mask words as little-endian uint64, and a CRC-32C of all of it.
+// rows, cols, planes, number of pose variants V, 3 reserved zero bytes),
+// then 1+V blocks, the canonical pose first, each made of, as little-endian
+// uint64, the rows*ceil(planes/2) fine code words, as many fine mask words,
+// planes coarse code words and planes coarse mask words; last a CRC-32C
+// (Castagnoli) of all that precedes it.
 func (t *Template) MarshalBinary() ([]byte, error) {
 	if len(t.code) == 0 {
 		return nil, fmt.Errorf("marshal empty template: %w", ErrBadTemplate)
 	}
 	b := make([]byte, 0, t.Size())
 	b = append(b, templateMagic[:]...)
-	b = append(b, TemplateVersion, byte(t.rows), byte(t.cols), byte(t.planes), 0, 0, 0, 0)
+	b = append(b, TemplateVersion, byte(t.rows), byte(t.cols), byte(t.planes), byte(len(t.variants)), 0, 0, 0)
 	for _, w := range t.code {
 		b = binary.LittleEndian.AppendUint64(b, w)
 	}
 	for _, w := range t.mask {
 		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	for _, w := range t.coarse {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	for _, v := range t.variants {
+		for _, w := range v.code {
+			b = binary.LittleEndian.AppendUint64(b, w)
+		}
+		for _, w := range v.mask {
+			b = binary.LittleEndian.AppendUint64(b, w)
+		}
+		for _, w := range v.coarse {
+			b = binary.LittleEndian.AppendUint64(b, w)
+		}
 	}
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 	return b, nil
@@ -110,35 +162,73 @@ func (t *Template) UnmarshalBinary(b []byte) error {
 	if rows < 1 || rows > maxGrid || cols < 1 || cols > maxGrid || planes < 1 || planes > maxPlanes {
 		return fmt.Errorf("template geometry %dx%dx%d out of range: %w", rows, cols, planes, ErrBadTemplate)
 	}
-	if b[8] != 0 || b[9] != 0 || b[10] != 0 || b[11] != 0 {
-		return fmt.Errorf("template flags/reserved bytes set: %w", ErrBadTemplate)
+	nv := int(b[8])
+	if nv > maxVariants || b[9] != 0 || b[10] != 0 || b[11] != 0 {
+		return fmt.Errorf("template variant count %d or reserved bytes bad: %w", nv, ErrBadTemplate)
 	}
 	nw := rows * planesWords(planes)
-	if want := headerLen + 16*nw + trailerLen; len(b) != want {
+	if want := headerLen + (16*nw+16*planes)*(1+nv) + trailerLen; len(b) != want {
 		return fmt.Errorf("template length %d, want %d: %w", len(b), want, ErrBadTemplate)
 	}
 	body := b[:len(b)-trailerLen]
 	if got, want := crc32.Checksum(body, crcTable), binary.LittleEndian.Uint32(b[len(b)-trailerLen:]); got != want {
 		return fmt.Errorf("template checksum mismatch: %w", ErrBadTemplate)
 	}
-	code := make([]uint64, nw)
-	mask := make([]uint64, nw)
 	p := body[headerLen:]
-	for i := range code {
-		code[i] = binary.LittleEndian.Uint64(p[8*i:])
+	words := func(n int) []uint64 {
+		w := make([]uint64, n)
+		for i := range w {
+			w[i] = binary.LittleEndian.Uint64(p[8*i:])
+		}
+		p = p[8*n:]
+		return w
 	}
-	p = p[8*nw:]
-	for i := range mask {
-		mask[i] = binary.LittleEndian.Uint64(p[8*i:])
+	code, mask := words(nw), words(nw)
+	coarse := words(2 * planes)
+	variants := make([]variant, nv)
+	for i := range variants {
+		c, m := words(nw), words(nw)
+		variants[i] = variant{code: c, mask: m, coarse: words(2 * planes)}
 	}
-	pw := planesWords(planes)
-	for i := range code {
-		w := i % pw
-		allowed := wordMask(cols, 2*w+1 < planes)
-		if mask[i]&^allowed != 0 || code[i]&^mask[i] != 0 {
-			return fmt.Errorf("template has bits outside its grid or mask: %w", ErrBadTemplate)
+	for _, cw := range append([][]uint64{coarse}, variantCoarse(variants)...) {
+		for o := 0; o < planes; o++ {
+			if cw[o]&^cw[planes+o] != 0 {
+				return fmt.Errorf("template coarse code outside its mask: %w", ErrBadTemplate)
+			}
 		}
 	}
-	*t = Template{rows: rows, cols: cols, planes: planes, code: code, mask: mask}
+	if !gridOK(code, mask, cols, planes) {
+		return fmt.Errorf("template has bits outside its grid or mask: %w", ErrBadTemplate)
+	}
+	for _, v := range variants {
+		if !gridOK(v.code, v.mask, cols, planes) {
+			return fmt.Errorf("template variant has bits outside its grid or mask: %w", ErrBadTemplate)
+		}
+	}
+	if nv == 0 {
+		variants = nil
+	}
+	*t = Template{rows: rows, cols: cols, planes: planes, code: code, mask: mask, coarse: coarse, variants: variants}
 	return nil
+}
+
+func variantCoarse(vs []variant) [][]uint64 {
+	out := make([][]uint64, len(vs))
+	for i, v := range vs {
+		out[i] = v.coarse
+	}
+	return out
+}
+
+// gridOK reports whether mask has no bits outside the grid and code none
+// outside mask.
+func gridOK(code, mask []uint64, cols, planes int) bool {
+	pw := planesWords(planes)
+	for i := range code {
+		allowed := wordMask(cols, 2*(i%pw)+1 < planes)
+		if mask[i]&^allowed != 0 || code[i]&^mask[i] != 0 {
+			return false
+		}
+	}
+	return true
 }

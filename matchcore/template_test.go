@@ -27,6 +27,18 @@ func TestTemplateRoundTrip(t *testing.T) {
 	if !bytes.Equal(b, b2) {
 		t.Fatal("re-marshalled bytes differ")
 	}
+	if back.Variants() != tp.Variants() || tp.Variants() == 0 {
+		t.Fatalf("variants %d, want %d > 0", back.Variants(), tp.Variants())
+	}
+	c := tp.Canonical()
+	cb, err := c.MarshalBinary()
+	if err != nil || len(cb) >= len(b) || c.Variants() != 0 {
+		t.Fatalf("canonical: %d bytes of %d, err %v", len(cb), len(b), err)
+	}
+	var cback Template
+	if err := cback.UnmarshalBinary(cb); err != nil || Compare(&cback, tp) != 1 {
+		t.Fatalf("canonical round trip: %v", err)
+	}
 }
 
 func TestTemplateRejectsMalformed(t *testing.T) {

@@ -1,0 +1,93 @@
+package matchcore
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// randomTemplate makes a synthetic template of the default geometry with
+// random code bits and about 80% reliable bits.
+func randomTemplate(rng *rand.Rand) *Template {
+	c := DefaultExtractorConfig()
+	G, O := c.Grid, c.Orientations
+	pw := planesWords(O)
+	t := &Template{rows: G, cols: G, planes: O, code: make([]uint64, G*pw), mask: make([]uint64, G*pw), coarse: make([]uint64, 2*O)}
+	for r := 0; r < G; r++ {
+		for w := 0; w < pw; w++ {
+			m := wordMask(G, 2*w+1 < O) & (rng.Uint64() | rng.Uint64() | rng.Uint64())
+			t.mask[r*pw+w] = m
+			t.code[r*pw+w] = rng.Uint64() & m
+		}
+	}
+	for o := 0; o < O; o++ {
+		m := rng.Uint64() | rng.Uint64() | rng.Uint64()
+		t.coarse[O+o] = m
+		t.coarse[o] = rng.Uint64() & m
+	}
+	return t
+}
+
+func BenchmarkExtract(b *testing.B) {
+	ex := mustExtractor(b)
+	img := synthPalm(1, 5, 0, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ex.Extract(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCompare(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, y := randomTemplate(rng), randomTemplate(rng)
+	for b.Loop() {
+		Compare(x, y)
+	}
+}
+
+func BenchmarkIdentify(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000, 1000000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(uint64(n), 3))
+			g, err := NewGallery(DefaultGalleryConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < n; i++ {
+				if err := g.Add(fmt.Sprint(i), randomTemplate(rng)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			probe := randomTemplate(rng)
+			b.ResetTimer()
+			for b.Loop() {
+				g.Identify(probe)
+			}
+		})
+	}
+}
+
+// BenchmarkMemoryBandwidth reads a 256 MiB slab on all cores, as the coarse
+// pass does, to give the machine's read bandwidth (MB/s column) that the
+// search is compared against in DESIGN.md.
+func BenchmarkMemoryBandwidth(b *testing.B) {
+	slab := make([]uint64, 32<<20)
+	for i := range slab {
+		slab[i] = uint64(i)
+	}
+	g, _ := NewGallery(DefaultGalleryConfig())
+	b.SetBytes(int64(8 * len(slab)))
+	var sink [64]uint64
+	for b.Loop() {
+		g.parallel(len(slab), 1, func(lo, hi int) {
+			var s uint64
+			for _, v := range slab[lo:hi] {
+				s += v
+			}
+			sink[lo*64/len(slab)] = s
+		})
+	}
+	_ = sink
+}
