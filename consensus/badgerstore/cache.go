@@ -6,6 +6,10 @@ import (
 	"github.com/hashicorp/raft"
 )
 
+// maxCachedEntry is the largest encoded entry the log cache keeps, which
+// bounds its memory to LogCacheSize*maxCachedEntry (8 MiB by default).
+const maxCachedEntry = 32 << 10
+
 // logCache keeps the most recently stored log entries, slot index%len.
 // Only writers (under Store.writeMu) fill or clear it, never a GetLog miss,
 // so a concurrent DeleteRange cannot be undone by a reader putting back an
@@ -43,17 +47,24 @@ func (c *logCache) get(index uint64, l *raft.Log) bool {
 	return ok
 }
 
-// put caches logs, which must not be modified afterwards.
-func (c *logCache) put(logs []raft.Log) {
+// put applies a batch in order: a valid slot caches its entry (which must
+// not be modified afterwards); an invalid one forgets the entry at its
+// log.Index (overwritten by an entry too large to cache). Every entry of
+// the batch is applied, so nothing stale is left for any of its indexes.
+func (c *logCache) put(batch []cacheSlot) {
 	if len(c.slots) == 0 {
 		return
 	}
-	if len(logs) > len(c.slots) {
-		logs = logs[len(logs)-len(c.slots):]
-	}
+	n := uint64(len(c.slots))
 	c.mu.Lock()
-	for i := range logs {
-		c.slots[logs[i].Index%uint64(len(c.slots))] = cacheSlot{log: logs[i], valid: true}
+	for _, e := range batch {
+		s := &c.slots[e.log.Index%n]
+		switch {
+		case e.valid:
+			*s = e
+		case s.valid && s.log.Index == e.log.Index:
+			*s = cacheSlot{}
+		}
 	}
 	c.mu.Unlock()
 }

@@ -78,7 +78,9 @@ type Config struct {
 	// LogCacheSize is how many of the most recently stored log entries
 	// GetLog serves from memory without touching Badger. Raft reads those
 	// entries right after writing them (to replicate them to followers and
-	// to apply them to the FSM). 0 disables the cache.
+	// to apply them to the FSM). Entries over 32 KiB encoded are not
+	// cached, so the cache holds at most LogCacheSize*32 KiB. 0 disables
+	// the cache.
 	LogCacheSize int
 
 	// GCInterval is how often a background goroutine runs value-log GC

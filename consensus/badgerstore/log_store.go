@@ -90,16 +90,8 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	}
 	defer s.release()
 
-	// Encode everything into one allocation; each value is a sub-slice.
-	// The capacity is an upper bound, so append never reallocates and the
-	// sub-slices stay valid.
-	size := 0
-	for _, l := range logs {
-		size += encodedLen(l)
-	}
-	buf := make([]byte, 0, size)
 	keys := make([]byte, 0, logKeyLen*len(logs))
-	cached := make([]raft.Log, len(logs))
+	cached := make([]cacheSlot, len(logs))
 	lo, hi := logs[0].Index, logs[0].Index
 
 	s.writeMu.Lock()
@@ -114,9 +106,9 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		return fmt.Errorf("badgerstore: store logs [%d, %d]: %w", logs[0].Index, logs[len(logs)-1].Index, err)
 	}
 	for i, l := range logs {
-		start := len(buf)
-		buf = appendLog(buf, l)
-		val := buf[start:len(buf):len(buf)]
+		// One buffer per entry, so a cached entry keeps only its own
+		// bytes alive.
+		val := appendLog(make([]byte, 0, encodedLen(l)), l)
 		keys = binary.BigEndian.AppendUint64(append(keys, prefixLog), l.Index)
 		key := keys[len(keys)-logKeyLen:]
 		lo, hi = min(lo, l.Index), max(hi, l.Index)
@@ -134,8 +126,12 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		}
 		// Cache the decoded form, which shares the bytes handed to
 		// Badger rather than the caller's slices.
-		if err := decodeLog(val, &cached[i]); err != nil {
-			return fail(err)
+		cached[i].log.Index = l.Index
+		if len(val) <= maxCachedEntry {
+			if err := decodeLog(val, &cached[i].log); err != nil {
+				return fail(err)
+			}
+			cached[i].valid = true
 		}
 	}
 	committed = true
