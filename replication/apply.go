@@ -93,7 +93,8 @@ func (a *applier) abort(out []interface{}, err error) error {
 	return a.f.fail(err)
 }
 
-// fail records the first storage failure (under stateMu, as Healthy reads).
+// fail records the first storage failure (under stateMu, as Healthy reads)
+// and returns err, which becomes the message of the CodeInternal results.
 func (f *FSM) fail(err error) error {
 	f.stateMu.Lock()
 	if f.failed == nil {
@@ -101,7 +102,7 @@ func (f *FSM) fail(err error) error {
 	}
 	f.stateMu.Unlock()
 	f.log.Error("replication: apply failed; state machine stopped", "error", err)
-	return fmt.Errorf("%w: %w", ErrInternal, err)
+	return err
 }
 
 // event is an Observer call due once its transaction is committed.

@@ -189,8 +189,9 @@ func getInto(txn *badger.Txn, k []byte, fn func([]byte) error) error {
 	return item.Value(fn)
 }
 
-// Close closes the database. It waits for snapshots being persisted.
-// Apply and reads after Close fail with ErrClosed.
+// Close closes the database. It waits for snapshots being persisted
+// (until raft releases them). Shut raft down first: Apply after Close
+// answers CodeInternal, reads fail with ErrClosed. Closing twice is a no-op.
 func (f *FSM) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
