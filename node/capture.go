@@ -45,7 +45,7 @@ func newCapturer(cfg Config) (*capturer, error) {
 		}
 		drv = d
 	case strings.HasPrefix(cfg.Scanner, "dir:"):
-		d, err := dir.New(dir.Config{Dir: strings.TrimPrefix(cfg.Scanner, "dir:")})
+		d, err := dir.New(dir.Config{Dir: strings.TrimPrefix(cfg.Scanner, "dir:"), Loop: true})
 		if err != nil {
 			return nil, fmt.Errorf("dir scanner: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,15 +71,33 @@ func testConfig(t testing.TB, i int, secret []byte, cloudURL string) Config {
 	cfg.GossipAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg.P2PAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg.CloudURL = cloudURL
-	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w := &testWriter{t: t}
+	t.Cleanup(w.finish) // registered before the store's cleanup, so it runs after it
+	cfg.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return cfg
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter sends logs to the test log until the test ends, then drops them: libraries'
+// goroutines may still log briefly after a node is closed.
+type testWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
+}
+
+func (w *testWriter) finish() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
 }
 
 // startStore starts n kiosks that form one store and waits for a leader.
