@@ -467,3 +467,18 @@ func TestLargeBatchIsSplit(t *testing.T) {
 		t.Fatalf("observer calls %v", got)
 	}
 }
+
+func TestCollectGarbage(t *testing.T) {
+	f := newFSM(t)
+	apply(t, f, 1, mustEnrol(t, f, "c1", "e1"))
+	apply(t, f, 2, mustDelete(t, "c1", ""))
+	if err := f.CollectGarbage(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.CollectGarbage(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after close: %v", err)
+	}
+}

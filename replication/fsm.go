@@ -128,6 +128,8 @@ func (f *FSM) openBadger(gen uint64) (*badger.DB, error) {
 		WithLoggingLevel(badger.WARNING).
 		WithSyncWrites(f.cfg.SyncWrites).
 		WithNumVersionsToKeep(1).
+		WithValueLogFileSize(64<<20).
+		WithValueThreshold(1<<20).
 		WithMemTableSize(f.cfg.MemTableBytes).
 		WithBlockCacheSize(f.cfg.CacheBytes).
 		WithNumCompactors(2).
@@ -264,3 +266,24 @@ func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a
 func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a...) }
 func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a...) }
 func (b badgerLogger) Debugf(f string, a ...any)   { b.log(slog.LevelDebug, f, a...) }
+
+// CollectGarbage reclaims Badger value-log space held by deleted or
+// overwritten values (only records over 1 MiB live there: enrolments with
+// many large templates). Call it from a periodic job; it is safe to run
+// concurrently with Apply and reads.
+func (f *FSM) CollectGarbage() error {
+	db, err := f.acquire()
+	if err != nil {
+		return err
+	}
+	defer f.release()
+	for {
+		err := db.RunValueLogGC(0.5)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("value log gc: %w", err)
+		}
+	}
+}

@@ -180,30 +180,34 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 			if bytes.Contains(snap, pattern) {
 				t.Fatal("snapshot holds template plaintext")
 			}
-			if err := f.Close(); err != nil { // flush memtables to SSTs too
+			grep := func(when string) {
+				var files int
+				err := filepath.WalkDir(f.cfg.Dir, func(p string, d os.DirEntry, err error) error {
+					if err != nil || d.IsDir() {
+						return err
+					}
+					b, err := os.ReadFile(p)
+					if err != nil {
+						return err
+					}
+					files++
+					if bytes.Contains(b, pattern) {
+						t.Errorf("%s: %s holds template plaintext", when, p)
+					}
+					if atRest && bytes.Contains(b, token) {
+						t.Errorf("%s: %s holds the card token despite encryption at rest", when, p)
+					}
+					return nil
+				})
+				if err != nil || files == 0 {
+					t.Fatalf("walk: %v, %d files", err, files)
+				}
+			}
+			grep("open (write-ahead log)")    // Snapshot synced Badger
+			if err := f.Close(); err != nil { // flushes memtables to SSTs
 				t.Fatal(err)
 			}
-			var files int
-			err := filepath.WalkDir(f.cfg.Dir, func(p string, d os.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				files++
-				if bytes.Contains(b, pattern) {
-					t.Errorf("%s holds template plaintext", p)
-				}
-				if atRest && bytes.Contains(b, token) {
-					t.Errorf("%s holds the card token despite encryption at rest", p)
-				}
-				return nil
-			})
-			if err != nil || files == 0 {
-				t.Fatalf("walk: %v, %d files", err, files)
-			}
+			grep("closed")
 			// Sanity: the marker is findable when it is stored in clear.
 			if !atRest {
 				found := false
