@@ -32,26 +32,28 @@ func DefaultDemoConfig() DemoConfig {
 
 // DemoResult is the demo's verdict; its JSON form is the demo's last line with --json.
 type DemoResult struct {
-	Nodes            int     `json:"nodes"`
-	Enrolled         int     `json:"enrolled"`
-	CheckoutsOK      int     `json:"checkouts_ok"`
-	CheckoutsFailed  int     `json:"checkouts_failed"`
-	CheckoutRetries  int     `json:"checkout_retries"`
-	WalkinsRefused   int     `json:"walkins_refused"`
-	WalkinsCharged   int     `json:"walkins_charged"`
-	WrongPerson      int     `json:"wrong_person_charged"`
-	AckedCharges     int     `json:"acked_charges"`
-	LostCharges      int     `json:"lost_charges"`
-	DuplicateCharges int     `json:"duplicate_charges"`
-	LedgersAgree     bool    `json:"ledgers_agree"`
-	Uploaded         int     `json:"uploaded"`
-	CloudTotalCents  int64   `json:"cloud_total_cents"`
-	LedgerTotalCents int64   `json:"ledger_total_cents"`
-	FailoverMs       int64   `json:"failover_ms"`
-	CheckoutP50Ms    float64 `json:"checkout_ms_p50"`
-	CheckoutP99Ms    float64 `json:"checkout_ms_p99"`
-	DurationS        float64 `json:"duration_s"`
-	Passed           bool    `json:"passed"`
+	Nodes            int      `json:"nodes"`
+	Enrolled         int      `json:"enrolled"`
+	CheckoutsOK      int      `json:"checkouts_ok"`
+	CheckoutsFailed  int      `json:"checkouts_failed"`
+	CheckoutRetries  int      `json:"checkout_retries"`
+	Rescans          int      `json:"rescans"`
+	NotRecognised    int      `json:"enrolled_not_recognised"`
+	WalkinsRefused   int      `json:"walkins_refused"`
+	WalkinsCharged   int      `json:"walkins_charged"`
+	WrongPerson      int      `json:"wrong_person_charged"`
+	AckedCharges     int      `json:"acked_charges"`
+	LostCharges      int      `json:"lost_charges"`
+	DuplicateCharges int      `json:"duplicate_charges"`
+	LedgersAgree     bool     `json:"ledgers_agree"`
+	Uploaded         int      `json:"uploaded"`
+	CloudTotalCents  int64    `json:"cloud_total_cents"`
+	LedgerTotalCents int64    `json:"ledger_total_cents"`
+	FailoverMs       int64    `json:"failover_ms"`
+	CheckoutP50Ms    float64  `json:"checkout_ms_p50"`
+	CheckoutP99Ms    float64  `json:"checkout_ms_p99"`
+	DurationS        float64  `json:"duration_s"`
+	Passed           bool     `json:"passed"`
 	Failures         []string `json:"failures,omitempty"`
 }
 
@@ -431,6 +433,8 @@ func (d *demo) verify(ctx context.Context) error {
 	d.res.CheckoutsOK = len(acked)
 	d.res.CheckoutsFailed = d.shop.Failed
 	d.res.CheckoutRetries = d.shop.Attempts
+	d.res.Rescans = d.shop.Rescans
+	d.res.NotRecognised = d.shop.NotRecognised
 	d.res.WalkinsRefused = d.shop.WalkinsOK
 	d.res.WalkinsCharged = d.shop.WalkinsPaid
 	d.res.WrongPerson = d.shop.WrongPerson
@@ -447,6 +451,7 @@ func (d *demo) verify(ctx context.Context) error {
 	d.check(r.Uploaded == r.AckedCharges, "cloud holds %d charges, %d acknowledged", r.Uploaded, r.AckedCharges)
 	d.check(r.CloudTotalCents == r.LedgerTotalCents, "cloud total %d cents = ledger total %d cents", r.CloudTotalCents, r.LedgerTotalCents)
 	d.check(r.CheckoutsFailed == 0, "no checkout abandoned (%d)", r.CheckoutsFailed)
+	fmt.Fprintf(d.cfg.Out, "         info enrolled customers asked to present again: %d; sent to the card reader after 3 tries: %d\n", r.Rescans, r.NotRecognised)
 	d.check(r.FailoverMs <= 1000, "failover %d ms <= 1000 ms", r.FailoverMs)
 	return nil
 }

@@ -12,26 +12,32 @@ import (
 	"github.com/palmtill/palmtill/node"
 )
 
+// maxRescans is how many times an enrolled customer who was not recognised presents the palm
+// again before paying by card, as a kiosk's screen would ask.
+const maxRescans = 2
+
 // Shoppers drives checkouts against kiosks and keeps the books the demo verifies against: every
 // acknowledged charge, who it was meant for, and every walk-in.
 type Shoppers struct {
 	Currency string
 
-	mu          sync.Mutex
-	rng         *rand.Rand
-	customers   map[uint64]string // sim identity -> customer id
-	identities  []uint64
-	acked       map[string]node.Receipt // charge id -> receipt
-	byKey       map[string]string       // idempotency key -> charge id
-	successes   []time.Time
-	latencies   []time.Duration
-	Attempts    int // checkout HTTP calls that failed and were retried
-	Failed      int // checkouts given up on (never acknowledged)
-	WalkinsOK   int // walk-ins refused as unrecognised
-	WalkinsPaid int // walk-ins charged: must stay 0
-	WrongPerson int // charges to another customer than the palm's owner: must stay 0
-	Duplicates  int // one idempotency key answered with two charge ids: must stay 0
-	keySeq      int
+	mu            sync.Mutex
+	rng           *rand.Rand
+	customers     map[uint64]string // sim identity -> customer id
+	identities    []uint64
+	acked         map[string]node.Receipt // charge id -> receipt
+	byKey         map[string]string       // idempotency key -> charge id
+	successes     []time.Time
+	latencies     []time.Duration
+	Attempts      int // checkout HTTP calls that failed and were retried
+	Failed        int // checkouts given up on (never acknowledged)
+	WalkinsOK     int // walk-ins refused as unrecognised
+	WalkinsPaid   int // walk-ins charged: must stay 0
+	WrongPerson   int // charges to another customer than the palm's owner: must stay 0
+	NotRecognised int // enrolled customers still not recognised after the rescans: paid by card
+	Rescans       int // enrolled customers not recognised at first and asked to present again
+	Duplicates    int // one idempotency key answered with two charge ids: must stay 0
+	keySeq        int
 }
 
 // NewShoppers starts empty books with a seeded random source.
@@ -75,6 +81,7 @@ func (s *Shoppers) Checkout(ctx context.Context, k *Kiosk, walkin bool, retryFor
 	identity, amount, key := s.next(walkin)
 	deadline := time.Now().Add(retryFor)
 	start := time.Now()
+	rescans := 0
 	for {
 		id := identity
 		rc, err := k.Client.Checkout(ctx, node.CheckoutRequest{AmountMinor: amount, Currency: s.Currency, IdempotencyKey: key, SimIdentity: &id})
@@ -83,18 +90,22 @@ func (s *Shoppers) Checkout(ctx context.Context, k *Kiosk, walkin bool, retryFor
 		case err == nil:
 			s.record(identity, walkin, key, rc, time.Since(start))
 			return nil
+		case errors.As(err, &ae) && ae.Code == "not_recognised" && !walkin && rescans < maxRescans:
+			// The kiosk asks the customer to hold the palm again: a new capture.
+			rescans++
+			s.mu.Lock()
+			s.Rescans++
+			s.mu.Unlock()
+			continue
 		case errors.As(err, &ae) && ae.Code == "not_recognised":
 			s.mu.Lock()
 			if walkin {
 				s.WalkinsOK++
 			} else {
-				s.Failed++ // an enrolled customer sent to the card reader
+				s.NotRecognised++ // an enrolled customer sent to the card reader
 			}
 			s.mu.Unlock()
-			if walkin {
-				return nil
-			}
-			return fmt.Errorf("enrolled customer %d not recognised at %s", identity, k.Name)
+			return nil
 		case errors.As(err, &ae) && ae.Status < 500 && ae.Status != 408:
 			s.mu.Lock()
 			s.Failed++

@@ -73,13 +73,13 @@ func (s *Store) WaitLeader(timeout time.Duration, ks ...*Kiosk) (*Kiosk, error) 
 			return false, fmt.Sprintf("kiosks disagree on the leader: %v", ids)
 		}
 		for addr := range ids {
-			for _, k := range s.Kiosks {
+			for _, k := range ks {
 				if k.HTTPAddr == addr {
 					leader = k
 				}
 			}
 		}
-		return leader != nil, "leader not among the store's kiosks"
+		return leader != nil, "the leader they name is not among the kiosks asked (stale after a kill?)"
 	})
 	return leader, err
 }
