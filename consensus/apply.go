@@ -38,13 +38,13 @@ const (
 // otherwise; ErrShutdown after Shutdown.
 func (c *Cluster) Apply(ctx context.Context, cmd []byte) ([]byte, error) {
 	var resp []byte
-	err := c.retry(ctx, func(ctx context.Context, leader peer.ID, local bool) (err error, retry bool) {
+	err := c.retry(ctx, func(ctx context.Context, leader peer.ID, local bool) (err error) {
 		if local {
-			resp, err, retry = c.applyLocal(ctx, cmd)
-			return err, retry
+			resp, err = c.applyLocal(ctx, cmd)
+		} else {
+			resp, err = c.forwardApply(ctx, leader, cmd)
 		}
-		resp, err, retry = c.forwardApply(ctx, leader, cmd)
-		return err, retry
+		return err
 	})
 	return resp, err
 }
@@ -58,7 +58,7 @@ func (c *Cluster) Apply(ctx context.Context, cmd []byte) ([]byte, error) {
 // effort: a leader deposed during the call may report an index that a newer
 // leader has superseded. Errors as for Apply.
 func (c *Cluster) Barrier(ctx context.Context) error {
-	return c.retry(ctx, func(ctx context.Context, leader peer.ID, local bool) (error, bool) {
+	return c.retry(ctx, func(ctx context.Context, leader peer.ID, local bool) error {
 		if local {
 			return c.barrierLocal(ctx)
 		}
@@ -67,8 +67,29 @@ func (c *Cluster) Barrier(ctx context.Context) error {
 }
 
 // attemptFunc makes one attempt against the current leader (local reports
-// that this node is the leader). retry asks for another attempt.
-type attemptFunc func(ctx context.Context, leader peer.ID, local bool) (err error, retry bool)
+// that this node is the leader). A *retryableError asks for another attempt.
+type attemptFunc func(ctx context.Context, leader peer.ID, local bool) error
+
+// retryableError marks a failure worth another attempt (no or another
+// leader, broken stream, leadership lost).
+type retryableError struct{ err error }
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
+
+// retryable wraps err (nil stays nil) as worth another attempt.
+func retryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &retryableError{err}
+}
+
+// isRetryable reports whether err asks for another attempt.
+func isRetryable(err error) bool {
+	var r *retryableError
+	return errors.As(err, &r)
+}
 
 // retry runs attempt against the current leader until it succeeds, fails
 // for good, ctx ends or the cluster shuts down. An attempt's context is
@@ -90,8 +111,8 @@ func (c *Cluster) retry(ctx context.Context, attempt attemptFunc) error {
 		case id == "":
 			lastErr = ErrNoLeader
 		case string(id) == c.nodeID:
-			err, again := attempt(ctx, "", true)
-			if !again {
+			err := attempt(ctx, "", true)
+			if !isRetryable(err) {
 				return err
 			}
 			lastErr = err
@@ -109,10 +130,10 @@ func (c *Cluster) retry(ctx context.Context, attempt attemptFunc) error {
 				case <-actx.Done():
 				}
 			}()
-			err, again := attempt(actx, pid, false)
+			err = attempt(actx, pid, false)
 			stop()
 			cancel()
-			if !again {
+			if !isRetryable(err) {
 				return err
 			}
 			lastErr = err
@@ -159,80 +180,81 @@ func raftTimeout(ctx context.Context) time.Duration {
 	return 0
 }
 
-// classify maps a raft error to (error to report, retry?).
-func classify(err error) (error, bool) {
+// classify maps a raft future's error to ErrShutdown, a retryable error, or
+// itself.
+func classify(err error) error {
 	switch {
 	case err == nil:
-		return nil, false
+		return nil
 	case errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, ErrShutdown):
-		return ErrShutdown, false
+		return ErrShutdown
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
 		errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrEnqueueTimeout),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err, true
+		return retryable(err)
 	default:
-		return err, false
+		return err
 	}
 }
 
 // applyLocal applies cmd on this (leader) node.
-func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) ([]byte, error, bool) {
+func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) ([]byte, error) {
 	f := c.raft.Apply(cmd, raftTimeout(ctx))
-	if err, retry := classify(c.wait(ctx, f)); err != nil {
-		return nil, err, retry
+	if err := classify(c.wait(ctx, f)); err != nil {
+		return nil, err
 	}
 	switch v := f.Response().(type) {
 	case nil:
-		return nil, nil, false
+		return nil, nil
 	case []byte:
-		return v, nil, false
+		return v, nil
 	case error:
-		return nil, fmt.Errorf("%w: %w", ErrRejected, v), false
+		return nil, fmt.Errorf("%w: %w", ErrRejected, v)
 	default:
-		return nil, fmt.Errorf("fsm returned %T, want []byte or error", v), false
+		return nil, fmt.Errorf("fsm returned %T, want []byte or error", v)
 	}
 }
 
 // barrierLocal runs a raft barrier on this (leader) node.
-func (c *Cluster) barrierLocal(ctx context.Context) (error, bool) {
+func (c *Cluster) barrierLocal(ctx context.Context) error {
 	return classify(c.wait(ctx, c.raft.Barrier(raftTimeout(ctx))))
 }
 
 // forwardApply sends cmd to the leader.
-func (c *Cluster) forwardApply(ctx context.Context, leader peer.ID, cmd []byte) ([]byte, error, bool) {
+func (c *Cluster) forwardApply(ctx context.Context, leader peer.ID, cmd []byte) ([]byte, error) {
 	status, resp, err := c.call(ctx, leader, protoApply, cmd)
 	if err != nil {
-		return nil, err, true
+		return nil, retryable(err)
 	}
 	switch status {
 	case statusOK:
-		return resp, nil, false
+		return resp, nil
 	case statusRejected:
-		return nil, fmt.Errorf("%w: %s", ErrRejected, resp), false
+		return nil, fmt.Errorf("%w: %s", ErrRejected, resp)
 	case statusFailed:
-		return nil, fmt.Errorf("leader %s: %s", leader, resp), false
+		return nil, fmt.Errorf("leader %s: %s", leader, resp)
 	default:
-		return nil, fmt.Errorf("leader %s: %s", leader, resp), true
+		return nil, retryable(fmt.Errorf("leader %s: %s", leader, resp))
 	}
 }
 
 // forwardBarrier asks the leader for a barrier, then waits for the local FSM
 // to reach the leader's applied index.
-func (c *Cluster) forwardBarrier(ctx context.Context, leader peer.ID) (error, bool) {
+func (c *Cluster) forwardBarrier(ctx context.Context, leader peer.ID) error {
 	status, resp, err := c.call(ctx, leader, protoBarrier, nil)
 	if err != nil {
-		return err, true
+		return retryable(err)
 	}
 	switch status {
 	case statusOK:
 	case statusFailed:
-		return fmt.Errorf("leader %s: %s", leader, resp), false
+		return fmt.Errorf("leader %s: %s", leader, resp)
 	default:
-		return fmt.Errorf("leader %s: %s", leader, resp), true
+		return retryable(fmt.Errorf("leader %s: %s", leader, resp))
 	}
 	index, n := binary.Uvarint(resp)
 	if n <= 0 {
-		return fmt.Errorf("leader %s: bad barrier index", leader), false
+		return fmt.Errorf("leader %s: bad barrier index", leader)
 	}
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
@@ -240,10 +262,10 @@ func (c *Cluster) forwardBarrier(ctx context.Context, leader peer.ID) (error, bo
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return ctx.Err(), true
+			return retryable(ctx.Err())
 		case <-c.shutdownC:
-			return ErrShutdown, false
+			return ErrShutdown
 		}
 	}
-	return nil, false
+	return nil
 }

@@ -69,7 +69,7 @@ func (c *Cluster) Join(ctx context.Context, gossipAddr string) (Member, error) {
 		return c.member(string(id)), nil
 	}
 	f := c.raft.AddNonvoter(id, raftAddr, 0, raftTimeout(ctx))
-	if err, _ := classify(c.wait(ctx, f)); err != nil {
+	if err := classify(c.wait(ctx, f)); err != nil {
 		if !c.IsLeader() {
 			return Member{}, c.notLeader()
 		}
@@ -236,7 +236,7 @@ func (c *Cluster) Remove(ctx context.Context, id string) error {
 		return fmt.Errorf("remove %s: %w", id, ErrLastVoter)
 	}
 	rf := c.raft.RemoveServer(raft.ServerID(id), f.Index(), raftTimeout(ctx))
-	if err, _ := classify(c.wait(ctx, rf)); err != nil {
+	if err := classify(c.wait(ctx, rf)); err != nil {
 		if !c.IsLeader() {
 			return c.notLeader()
 		}

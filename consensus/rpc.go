@@ -93,11 +93,11 @@ func (c *Cluster) handleApply(s network.Stream) {
 		if !c.IsLeader() {
 			return statusNotLeader, []byte(ErrNotLeader.Error())
 		}
-		resp, err, retry := c.applyLocal(ctx, cmd)
+		resp, err := c.applyLocal(ctx, cmd)
 		switch {
 		case err == nil:
 			return statusOK, resp
-		case retry:
+		case isRetryable(err), errors.Is(err, ErrShutdown):
 			return statusRetry, []byte(err.Error())
 		case errors.Is(err, ErrRejected):
 			return statusRejected, []byte(err.Error())
@@ -114,8 +114,8 @@ func (c *Cluster) handleBarrier(s network.Stream) {
 		if !c.IsLeader() {
 			return statusNotLeader, []byte(ErrNotLeader.Error())
 		}
-		if err, retry := c.barrierLocal(ctx); err != nil {
-			if retry {
+		if err := c.barrierLocal(ctx); err != nil {
+			if isRetryable(err) || errors.Is(err, ErrShutdown) {
 				return statusRetry, []byte(err.Error())
 			}
 			return statusFailed, []byte(err.Error())
