@@ -1,6 +1,7 @@
 // Command testnet runs a whole palmtill store on this machine and breaks it on purpose.
 //
 //	go run ./cmd/testnet demo [--json] [--kiosks 3] [--customers 50] [--checkouts 30] [--dir DIR]
+//	go run ./cmd/testnet bench [--kiosks 3] [--customers 50] [--checkouts 1000]
 //
 // The demo builds the binaries, starts a cloud receiver and the kiosks on 127.0.0.1, lets them
 // form a store, enrols customers, takes payments, kills the leader, cuts the cloud link, joins a
@@ -22,8 +23,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "bench" {
+		bench(os.Args[2:])
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "demo" {
 		fmt.Fprintln(os.Stderr, "usage: testnet demo [--json] [--kiosks N] [--customers N] [--checkouts N] [--dir DIR]")
+		fmt.Fprintln(os.Stderr, "       testnet bench [--kiosks N] [--customers N] [--checkouts N]")
 		os.Exit(2)
 	}
 	cfg := testnet.DefaultDemoConfig()
@@ -62,4 +68,27 @@ func main() {
 	if !res.Passed {
 		os.Exit(1)
 	}
+}
+
+// bench measures checkout latency, capture to committed charge, on a store of real processes.
+func bench(args []string) {
+	cfg := testnet.BenchConfig{Kiosks: 3, Customers: 50, Checkouts: 1000, Out: os.Stderr}
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs.IntVar(&cfg.Kiosks, "kiosks", cfg.Kiosks, "kiosks in the store")
+	fs.IntVar(&cfg.Customers, "customers", cfg.Customers, "customers to enrol")
+	fs.IntVar(&cfg.Checkouts, "checkouts", cfg.Checkouts, "checkouts to run, spread over the kiosks")
+	fs.Parse(args)
+	if cfg.Kiosks < 1 || cfg.Customers < 1 || cfg.Checkouts < 1 {
+		fmt.Fprintln(os.Stderr, "testnet bench: --kiosks, --customers and --checkouts must be >= 1")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	res, err := testnet.RunCheckoutBench(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testnet bench:", err)
+		os.Exit(1)
+	}
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
 }
