@@ -128,8 +128,8 @@ func (f *FSM) openBadger(gen uint64) (*badger.DB, error) {
 		WithLoggingLevel(badger.WARNING).
 		WithSyncWrites(f.cfg.SyncWrites).
 		WithNumVersionsToKeep(1).
-		WithValueLogFileSize(64<<20).
-		WithValueThreshold(1<<20).
+		WithValueLogFileSize(64 << 20).
+		WithValueThreshold(1 << 20).
 		WithMemTableSize(f.cfg.MemTableBytes).
 		WithBlockCacheSize(f.cfg.CacheBytes).
 		WithNumCompactors(2).
