@@ -18,7 +18,7 @@ func TestConcurrentReaders(t *testing.T) {
 	for _, cm := range cacheModes[:2] {
 		t.Run(cm.name, func(t *testing.T) {
 			s := openStore(t, "", func(c *Config) { c.LogCacheSize = cm.size; c.SyncWrites = false })
-			const total, batch, keep = 600, 6, 60
+			const total, batch, keep = 300, 6, 60
 			var done atomic.Bool
 			var wg sync.WaitGroup
 			errs := make(chan error, 16)
@@ -51,7 +51,7 @@ func TestConcurrentReaders(t *testing.T) {
 				}
 			}()
 
-			for r := range 4 {
+			for r := range 3 {
 				wg.Add(1)
 				go func() { // reader
 					defer wg.Done()

@@ -115,6 +115,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		err := txn.Set(key, val)
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			committed = true // even a failed commit may have been written
+			s.splits.Add(1)
 			if err = txn.Commit(); err != nil {
 				return fail(err)
 			}
@@ -223,6 +224,7 @@ func (s *Store) deleteLogs(lo, hi uint64, reverse bool) error {
 		}
 		err := wtxn.Delete(key)
 		if errors.Is(err, badger.ErrTxnTooBig) {
+			s.splits.Add(1)
 			if err = wtxn.Commit(); err != nil {
 				return err
 			}

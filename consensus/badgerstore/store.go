@@ -96,6 +96,7 @@ type Store struct {
 	writeMu sync.Mutex
 	idx     atomic.Pointer[bounds]
 	cache   *logCache
+	splits  atomic.Uint64 // writes split over several transactions (tests)
 
 	// stableMu guards stable, a write-through copy of the stable store,
 	// which Raft uses for a handful of tiny keys (term, vote).

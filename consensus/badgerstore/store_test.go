@@ -329,51 +329,71 @@ func TestDeleteThenAppend(t *testing.T) {
 	checkBounds(t, s, 1000, 1002)
 }
 
-func TestLargeBatchesAndEntries(t *testing.T) {
-	// A 1 MiB memtable caps a transaction at ~150 KiB, so these batches
-	// are split across several transactions; entries above the value
-	// threshold go to the value log.
-	dir := t.TempDir()
-	small := func(c *Config) {
-		c.MemTableSize = 1 << 20
-		c.ValueThreshold = 1 << 10
-		c.ValueLogFileSize = 1 << 20
+// TestLargeBatches stores and deletes batches larger than one Badger
+// transaction (a 1 MiB memtable caps one at ~150 KiB or ~1,600 entries),
+// with entries inline in the LSM tree and in the value log.
+func TestLargeBatches(t *testing.T) {
+	tests := []struct {
+		name      string
+		threshold int64 // Config.ValueThreshold
+		n         uint64
+		dataLen   int
+	}{
+		{"inline", 8 << 10, 400, 4000},     // 1.6 MB of values
+		{"value log", 1 << 10, 1800, 1500}, // 1,800 pointers
 	}
-	s := openStore(t, dir, small)
-	big := func(i uint64) *raft.Log {
-		return &raft.Log{Index: i, Term: 1, Data: bytes.Repeat([]byte{byte(i)}, 4000+int(i%7))}
-	}
-	var logs []*raft.Log
-	for i := uint64(1); i <= 2000; i++ {
-		logs = append(logs, big(i))
-	}
-	if err := s.StoreLogs(logs); err != nil {
-		t.Fatalf("StoreLogs of %d large entries: %v", len(logs), err)
-	}
-	check := func(s *Store, lo, hi uint64) {
-		t.Helper()
-		checkBounds(t, s, lo, hi)
-		for _, i := range []uint64{lo, (lo + hi) / 2, hi} {
-			var got raft.Log
-			if err := s.GetLog(i, &got); err != nil || !logsEqual(&got, big(i)) {
-				t.Fatalf("GetLog(%d): %v", i, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := func(c *Config) {
+				c.MemTableSize = 1 << 20
+				c.ValueThreshold = tt.threshold
+				c.ValueLogFileSize = 1 << 20
 			}
-		}
+			s := openStore(t, dir, cfg)
+			entry := func(i uint64) *raft.Log {
+				return &raft.Log{Index: i, Term: 1, Data: bytes.Repeat([]byte{byte(i)}, tt.dataLen+int(i%7))}
+			}
+			var logs []*raft.Log
+			for i := uint64(1); i <= tt.n; i++ {
+				logs = append(logs, entry(i))
+			}
+			if err := s.StoreLogs(logs); err != nil {
+				t.Fatalf("StoreLogs of %d entries: %v", len(logs), err)
+			}
+			if s.splits.Load() == 0 {
+				t.Fatal("the batch fitted in one transaction; make it larger")
+			}
+			check := func(s *Store, lo, hi uint64) {
+				t.Helper()
+				checkBounds(t, s, lo, hi)
+				for _, i := range []uint64{lo, (lo + hi) / 2, hi} {
+					var got raft.Log
+					if err := s.GetLog(i, &got); err != nil || !logsEqual(&got, entry(i)) {
+						t.Fatalf("GetLog(%d): %v", i, err)
+					}
+				}
+			}
+			check(s, 1, tt.n)
+			splits := s.splits.Load()
+			keep := tt.n / 20
+			if err := s.DeleteRange(0, tt.n-keep); err != nil {
+				t.Fatalf("DeleteRange: %v", err)
+			}
+			if tt.n-keep > 1700 && s.splits.Load() == splits {
+				t.Error("the delete fitted in one transaction")
+			}
+			check(s, tt.n-keep+1, tt.n)
+			if err := s.RunGC(); err != nil {
+				t.Fatalf("RunGC: %v", err)
+			}
+			check(s, tt.n-keep+1, tt.n)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			check(openStore(t, dir, cfg), tt.n-keep+1, tt.n)
+		})
 	}
-	check(s, 1, 2000)
-	if err := s.DeleteRange(1, 1500); err != nil {
-		t.Fatalf("DeleteRange of 1500 entries: %v", err)
-	}
-	check(s, 1501, 2000)
-	if err := s.RunGC(); err != nil {
-		t.Fatalf("RunGC: %v", err)
-	}
-	check(s, 1501, 2000)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openStore(t, dir, small)
-	check(s, 1501, 2000)
 }
 
 func TestReopen(t *testing.T) {
