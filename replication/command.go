@@ -52,6 +52,13 @@ type MarkUploaded struct {
 	At      time.Time
 }
 
+// CommandVersion is the command format version this build writes and
+// understands. Kiosks should advertise it (e.g. in gossip metadata) so that
+// the node proposes a newer format only once every kiosk of the store
+// understands it: a kiosk refuses newer commands (CodeUnknownCommand), and
+// in a mixed-version store that refusal would make its state diverge.
+const CommandVersion = cmdVersion
+
 // Command wire format (version 1): 'P' 'T' version type body, where the body
 // is a fixed sequence of varints and uvarint-length-prefixed strings.
 const (
