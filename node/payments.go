@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/palmtill/palmtill/consensus"
-	"github.com/palmtill/palmtill/matchcore"
 	"github.com/palmtill/palmtill/replication"
 	"github.com/palmtill/palmtill/scanner"
 )
@@ -287,6 +285,8 @@ func mapReplicationErr(err error) error {
 		return errf(http.StatusConflict, "exists", "%v", err)
 	case errors.Is(err, replication.ErrUnknownCommand):
 		return errf(http.StatusNotImplemented, "unknown_command", "%v", err)
+	case errors.Is(err, replication.ErrInternal):
+		return errf(http.StatusInternalServerError, "storage", "the store's state could not be written (%v): retry with the same idempotency key; ops: check the kiosk's disk", err)
 	}
 	return err
 }
@@ -318,8 +318,3 @@ func newID(prefix string) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-var (
-	_ = matchcore.TemplateVersion
-	_ = consensus.ErrNotLeader
-)
