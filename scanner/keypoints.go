@@ -30,6 +30,7 @@ type defect struct {
 	depth float64 // distance from the hull edge
 	open  vec     // unit vector from p towards the hull edge: where the gap opens
 	width float64 // length of the hull edge spanning the gap
+	angle float64 // opening angle of the gap's sides (radians): narrow between fingers, wide at the thumb
 }
 
 // convexHullIdx returns the indices of the contour points on its convex hull,
@@ -179,7 +180,12 @@ func radialValleys(c []contourPoint, w, h int, centre vec, minProm, minDepth flo
 			continue
 		}
 		p := vec{float64(c[i].x), float64(c[i].y)}
-		out = append(out, defect{idx: i, p: p, depth: prom, open: p.sub(centre).unit()})
+		// The gap's sides, a little way out along the contour.
+		k := max(3, int(0.35*minProm/0.25))
+		l := vec{float64(c[(i-k+n)%n].x), float64(c[(i-k+n)%n].y)}.sub(p).unit()
+		r := vec{float64(c[(i+k)%n].x), float64(c[(i+k)%n].y)}.sub(p).unit()
+		ang := math.Acos(math.Max(-1, math.Min(1, l.dot(r))))
+		out = append(out, defect{idx: i, p: p, depth: prom, open: p.sub(centre).unit(), angle: ang})
 	}
 	return out
 }
@@ -203,13 +209,12 @@ func fingerValleys(ds []defect, centre vec, palmR float64) (v1, v3 vec, open vec
 			continue
 		}
 		balance := math.Abs(d1-d2) / (d1 + d2)
-		bend := math.Abs(c.p.sub(a.p).cross(b.p.sub(a.p))) / (L * L)
 		// The outer valleys' gaps should open away from the palm side of the
 		// line joining them.
 		nrm := vec{-(c.p.y - a.p.y), c.p.x - a.p.x}.unit()
 		mo := a.open.add(b.open).add(c.open).unit()
 		align := 1 - math.Abs(nrm.dot(mo))
-		cost := balance + bend + align
+		cost := balance + align + (a.angle+b.angle+c.angle)/math.Pi
 		if cost < bestCost {
 			bestCost, v1, v3, open = cost, a.p, c.p, mo
 			ok = true

@@ -96,10 +96,10 @@ func buildIdentity(seed uint64) *identity {
 		id.fWid[i] = wids[i] * id.w * uni(r, 0.94, 1.06)
 		id.fAn[i] = angs[i] * uni(r, 0.8, 1.2)
 	}
-	id.thumbBase = pt{-0.42 * id.w, uni(r, 0.0, 0.12) * id.hp}
+	id.thumbBase = pt{-0.4 * id.w, uni(r, 0.16, 0.26) * id.hp}
 	id.thumbLen = uni(r, 0.6, 0.72) * id.w
 	id.thumbWid = uni(r, 0.25, 0.29) * id.w
-	id.thumbAng = -uni(r, 0.75, 1.0) // towards -x, upwards
+	id.thumbAng = -uni(r, 0.85, 1.15) // towards -x, upwards
 	id.wristHalf = uni(r, 0.36, 0.42) * id.w
 
 	id.tw = int(id.w + 2*texPad)
@@ -131,9 +131,11 @@ func jit(r *rand.Rand, x, y, sd float64) (float64, float64) {
 // cubic Bézier curves placed relative to the palm (after BezierPalm, Zhao et
 // al., ECCV 2022).
 func (id *identity) paintCreases(r *rand.Rand) {
-	P := func(x, y, sd float64) pt { x, y = jit(r, x, y, sd); return id.palmPt(x, y) }
+	P := func(x, y, sd float64) pt { x, y = jit(r, x, y, 0.75*sd); return id.palmPt(x, y) }
+	// How marked this person's lines, wrinkles and fine creases are.
+	sP, sW, sF := uni(r, 0.7, 1.3), uni(r, 0.6, 1.5), uni(r, 0.5, 1.6)
 	princ := func(p0, p1, p2, p3 pt) {
-		id.princ.splat(bezier{p0, p1, p2, p3, uni(r, 1.2, 2.0), uni(r, 0.2, 0.35), uni(r, 0.5, 0.9)})
+		id.princ.splat(bezier{p0, p1, p2, p3, uni(r, 1.2, 2.0), sP * uni(r, 0.2, 0.35), uni(r, 0.5, 0.9)})
 	}
 	// Heart line: ulnar edge towards the index–middle gap.
 	princ(P(0.52, -0.24, 0.035), P(0.25, -0.27, 0.05), P(0.02, -0.30, 0.06), P(-0.2, -0.42, 0.05))
@@ -158,12 +160,12 @@ func (id *identity) paintCreases(r *rand.Rand) {
 		bend := pt{-d.y, d.x}.mul(0.4 * gauss(r))
 		id.wrink.splat(bezier{id.palmPt(p0.x, p0.y), id.palmPt(lerp(p0, p3, 0.33).add(bend).x, lerp(p0, p3, 0.33).add(bend).y),
 			id.palmPt(lerp(p0, p3, 0.67).add(bend).x, lerp(p0, p3, 0.67).add(bend).y), id.palmPt(p3.x, p3.y),
-			uni(r, 0.7, 1.2), uni(r, 0.12, 0.25), 0.9})
+			uni(r, 0.7, 1.2), sW * uni(r, 0.12, 0.25), 0.9})
 	}
 	// Fine creases: a mesh in two dominant directions.
 	a1, a2 := uni(r, 0, math.Pi), 0.0
 	a2 = a1 + uni(r, 0.9, 1.6)
-	nf := 900 + r.IntN(400)
+	nf := 1800 + r.IntN(800)
 	for i := 0; i < nf; i++ {
 		a := a1
 		if r.IntN(2) == 1 {
@@ -171,9 +173,9 @@ func (id *identity) paintCreases(r *rand.Rand) {
 		}
 		a += 0.25 * gauss(r)
 		c := pt{uni(r, 0, float64(id.tw)), uni(r, 0, float64(id.th))}
-		l := uni(r, 5, 18)
+		l := uni(r, 3, 10)
 		d := pt{math.Cos(a) * l / 2, math.Sin(a) * l / 2}
-		id.fine.splat(bezier{c.sub(d), c.sub(d.mul(0.33)), c.add(d.mul(0.33)), c.add(d), uni(r, 0.5, 0.9), uni(r, 0.04, 0.1), 0.9})
+		id.fine.splat(bezier{c.sub(d), c.sub(d.mul(0.33)), c.add(d.mul(0.33)), c.add(d), uni(r, 0.5, 0.8), sF * uni(r, 0.03, 0.08), 0.9})
 	}
 }
 

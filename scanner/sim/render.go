@@ -8,6 +8,12 @@ import (
 	"github.com/palmtill/palmtill/scanner"
 )
 
+// The transient skin texture covers the palm texture at a coarser scale.
+const (
+	transientSize  = 128
+	transientScale = 0.36
+)
+
 // pose is everything that varies between two captures of the same hand.
 type pose struct {
 	scale        float64 // frame pixels per nominal unit at the palm centre
@@ -28,7 +34,8 @@ type pose struct {
 	noise        float64 // sensor noise sigma, gray levels
 	cP, cR, cF   float64 // visibility of principal lines, wrinkles, fine creases
 	cV           float64 // visibility of veins (NIR)
-	occ          int     // 0 none, 1 dark occluder, 2 specular highlight
+	occ          int     // 0 none, 1 shadow, 2 specular highlight
+	transient    *layer  // skin texture that changes between captures (moisture, dust, skin tension)
 	occX, occY   float64
 	occR         float64
 	bg           float64
@@ -42,7 +49,7 @@ func captureRand(seed int64, identity uint64, capture int) *rand.Rand {
 // drawPose draws the capture variation for one capture.
 func drawPose(cfg Config, r *rand.Rand) pose {
 	fw, fh := float64(cfg.Width), float64(cfg.Height)
-	base := fh / 480 * 0.8
+	base := fh / 480 * 0.85
 	v := cfg.Variation
 	p := pose{
 		scale: base * (1 + v*uni(r, -0.12, 0.12)),
@@ -59,7 +66,7 @@ func drawPose(cfg Config, r *rand.Rand) pose {
 		noise: 2 + v*uni(r, 0, 4),
 		cP:    1 + v*0.12*gauss(r),
 		cR:    1 + v*0.25*gauss(r),
-		cF:    1 + v*0.3*gauss(r),
+		cF:    1 + v*0.15*gauss(r),
 		cV:    1 + v*0.12*gauss(r),
 		bg:    uni(r, 6, 30),
 	}
@@ -74,7 +81,7 @@ func drawPose(cfg Config, r *rand.Rand) pose {
 	}
 	p.thumbDelta = v * 0.12 * gauss(r)
 	for i := range p.warp {
-		p.warp[i] = v * 2.0 * gauss(r)
+		p.warp[i] = v * 3.5 * gauss(r)
 	}
 	if r.Float64() < 0.1*v {
 		p.motion, p.motionAng = uni(r, 2, 5), uni(r, 0, math.Pi)
@@ -86,6 +93,15 @@ func drawPose(cfg Config, r *rand.Rand) pose {
 		p.occ = 2
 	}
 	p.occX, p.occY, p.occR = uni(r, -0.5, 0.5), uni(r, -0.5, 0.5), uni(r, 0.15, 0.3)
+	// How far this capture strays from the person's usual appearance: most
+	// captures are close, a few differ a lot (as in real sessions).
+	cond := math.Max(0.3, math.Min(2.5, math.Exp(0.5*gauss(r))))
+	for i := range p.warp {
+		p.warp[i] *= cond
+	}
+	p.transient = newLayer(transientSize, transientSize)
+	p.transient.valueNoise(r, 3, v*0.03*cond)
+	p.transient.valueNoise(r, 9, v*0.025*cond)
 	return p
 }
 
@@ -272,7 +288,8 @@ func render(cfg Config, id *identity, ps pose, r *rand.Rand) *image.Gray {
 		if edge < 1 {
 			lines *= max(edge, 0)
 		}
-		alb := 1 + float64(id.albedo.sample(su, sv))*max(min(edge, 1), 0)
+		alb := 1 + float64(id.albedo.sample(su, sv))*max(min(edge, 1), 0) +
+			float64(ps.transient.sample(su*transientScale, sv*transientScale))
 		shade := 1.0
 		if !ps.flat {
 			r2 := min(nu*nu*2.2+nv*nv*1.4, 1.2)
@@ -334,9 +351,9 @@ func applyOcclusion(buf []float32, W, H int, ps pose, id *identity) {
 				continue
 			}
 			i := y*W + x
-			if ps.occ == 1 {
-				a := float32(math.Min(1, (1-d)*6))
-				buf[i] = buf[i]*(1-a) + 25*a
+			if ps.occ == 1 { // a soft shadow (a sleeve, the other hand)
+				a := float32(math.Min(1, (1-d)*3))
+				buf[i] *= 1 - 0.45*a
 			} else {
 				buf[i] += float32(50 * math.Exp(-d*d*4))
 			}
