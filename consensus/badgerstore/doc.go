@@ -13,8 +13,10 @@
 //
 // Durability: with Config.SyncWrites (the default) every write method
 // returns only after Badger has synced its write-ahead files, once per
-// call; StoreLogs writes its whole batch in one transaction. Reopening the
-// same directory, after Close or a crash, sees every write that returned.
+// call; StoreLogs writes its whole batch in one transaction (split, in index
+// order, only if it exceeds Badger's transaction limit of 15% of
+// Config.MemTableSize). Reopening the same directory, after Close or a
+// crash, sees every write that returned.
 //
 // Log entries are stored in a compact versioned binary encoding (see
 // DESIGN.md) under big-endian index keys, so Badger's key order is index

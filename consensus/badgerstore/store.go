@@ -75,8 +75,9 @@ var emptyBounds = &bounds{empty: true}
 func (b *bounds) contains(i uint64) bool { return !b.empty && i >= b.first && i <= b.last }
 
 // Store is a raft.LogStore and raft.StableStore kept in one Badger
-// database. All methods are safe for concurrent use. Writes are
-// serialised; reads never wait for writes.
+// database. All methods are safe for concurrent use. Log writes are
+// serialised among themselves, as are stable-store writes; reads never
+// wait for a write to reach the disk.
 //
 // Store does not implement raft.MonotonicLogStore: it accepts gaps between
 // log indexes (Raft leaves one after installing a snapshot), so Raft may
