@@ -51,6 +51,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 	}
+	_ = cmd.Process.Kill() // in case the loop ended early
 	_ = cmd.Wait()
 	if acks < 300 {
 		t.Fatalf("child stopped after %d acknowledgements", acks)
