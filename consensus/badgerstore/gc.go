@@ -13,13 +13,14 @@ import (
 // and returns nil when there was nothing (more) to do. Only entries larger
 // than Config.ValueThreshold live in the value log; the LSM tree reclaims
 // the rest by compaction on its own. Safe to call concurrently with every
-// method; Close waits for it.
+// method; Close makes it stop after the file being rewritten and waits for
+// it.
 func (s *Store) RunGC() error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
 	defer s.release()
-	for {
+	for !s.closing.Load() {
 		err := s.db.RunValueLogGC(s.cfg.GCDiscardRatio)
 		switch {
 		case err == nil:
@@ -30,6 +31,7 @@ func (s *Store) RunGC() error {
 			return fmt.Errorf("badgerstore: value log gc: %w", err)
 		}
 	}
+	return nil
 }
 
 // gcLoop runs RunGC every interval until Close.

@@ -91,6 +91,7 @@ type Store struct {
 	// Close waits for operations in flight and none starts afterwards.
 	closeMu sync.RWMutex
 	closed  bool
+	closing atomic.Bool // set when Close starts; ends a running RunGC early
 
 	// writeMu serialises StoreLogs and DeleteRange so that the bounds and
 	// the log cache are updated in the same order as Badger.
@@ -254,6 +255,7 @@ func (s *Store) release() { s.closeMu.RUnlock() }
 // SyncWrites is set. Further calls return ErrClosed.
 func (s *Store) Close() error {
 	// Stop GC before taking closeMu: RunGC read-holds it.
+	s.closing.Store(true)
 	s.gcOnce.Do(func() {
 		if s.gcStop != nil {
 			close(s.gcStop)
