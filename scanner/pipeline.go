@@ -55,8 +55,8 @@ func DefaultPipelineConfig() PipelineConfig {
 		MinPalm:     0.18,
 		MaxPalm:     0.75,
 		MaxOutside:  0.08,
-		FocusLow:    0.8,
-		FocusHigh:   2.5,
+		FocusLow:    1.0,
+		FocusHigh:   2.0,
 		MaxMotion:   0.12,
 		MinQuality:  0.4,
 		GoodQuality: 0.7,
@@ -107,9 +107,16 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 // Config returns the pipeline's configuration.
 func (p *Pipeline) Config() PipelineConfig { return p.cfg }
 
-// Scores breaks a frame's quality down; each is in [0,1], 1 best.
+// Scores breaks a frame's quality down; Focus, Exposure, Size and Motion
+// are in [0,1], 1 best; the rest are the raw measurements behind them.
 type Scores struct {
 	Focus, Exposure, Size, Motion float64
+	// Sharpness is the ROI's mean absolute Laplacian (gray levels).
+	Sharpness float64
+	// Brightness is the ROI's mean gray level.
+	Brightness float64
+	// PalmSize is L, the outer valleys' distance, over the frame's shorter side.
+	PalmSize float64
 }
 
 // Result is what the pipeline made of one frame.
@@ -158,6 +165,14 @@ func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
 	small = boxBlur3(sw, sh, small)
 	thr, lo, hi := otsu(small)
 	if hi-lo < p.cfg.MinContrast {
+		var mean float64
+		for _, v := range small {
+			mean += float64(v)
+		}
+		if mean/float64(len(small)) > 3*p.cfg.MinContrast {
+			// A bright, featureless view: something fills the frame.
+			return noPalm(res, GuidanceMoveAway, "hand fills the frame")
+		}
 		return noPalm(res, GuidanceNoHand, "no hand: image has no contrast")
 	}
 	// Scanners light the hand against a dark background: cut nearer the
@@ -170,6 +185,9 @@ func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
 	)
 	for k, t := range []float64{(thr + lo) / 2, thr, (thr + hi) / 2} {
 		loc = locate(small, sw, sh, t)
+		if k == 0 && loc.fill > 0.85 {
+			return noPalm(res, GuidanceMoveAway, fmt.Sprintf("hand fills %.0f%% of the frame", 100*loc.fill))
+		}
 		if loc.noHand != "" {
 			if k == 0 {
 				return noPalm(res, GuidanceNoHand, loc.noHand)
@@ -215,9 +233,11 @@ func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
 	// Quality.
 	var sc Scores
 	focus, mean, sat, dark := roiStats(roi)
+	sc.Sharpness, sc.Brightness = focus, mean
 	sc.Focus = clamp01((focus - p.cfg.FocusLow) / (p.cfg.FocusHigh - p.cfg.FocusLow))
 	sc.Exposure = clamp01(math.Min((mean-15)/35, (245-mean)/35)) * clamp01(1-4*(sat+dark))
 	frac := L / float64(min(g.w, g.h))
+	sc.PalmSize = frac
 	sc.Size = clamp01(math.Min((frac-0.6*p.cfg.MinPalm)/(0.4*p.cfg.MinPalm), (1.25*p.cfg.MaxPalm-frac)/(0.25*p.cfg.MaxPalm)))
 	sc.Motion = 1
 	if prev.valid {
@@ -304,7 +324,8 @@ func (p *Pipeline) Capture(ctx context.Context, d Driver, maxFrames int) (Result
 
 // located is what locate found at one threshold.
 type located struct {
-	noHand  string // non-empty: why there is no hand at all
+	noHand  string  // non-empty: why there is no hand at all
+	fill    float64 // fraction of the frame the hand covers
 	palmR   float64
 	gaps    int
 	v1, v3  vec
@@ -321,16 +342,18 @@ func locate(small []float32, sw, sh int, t float64) located {
 	for i, v := range small {
 		m.on[i] = float64(v) > t
 	}
-	if area := m.largestComponent(); area < sw*sh/20 {
+	area := m.largestComponent()
+	if area < sw*sh/20 {
 		return located{noHand: "no hand: foreground too small"}
 	}
+	fill := float64(area) / float64(sw*sh)
 	m.fillHoles()
 	cx, cy, palmR := m.distanceMax()
 	if palmR < 4 {
-		return located{noHand: "no hand: no palm-sized region"}
+		return located{noHand: "no hand: no palm-sized region", fill: fill}
 	}
 	centre := vec{float64(cx), float64(cy)}
 	defects := radialValleys(m.traceContour(), sw, sh, centre, math.Max(0.25*palmR, 3), math.Max(0.15*palmR, 2))
 	v1, v3, open, ok := fingerValleys(defects, centre, palmR)
-	return located{palmR: palmR, gaps: len(defects), v1: v1, v3: v3, open: open, ok: ok, defects: defects, m: &m}
+	return located{fill: fill, palmR: palmR, gaps: len(defects), v1: v1, v3: v3, open: open, ok: ok, defects: defects, m: &m}
 }

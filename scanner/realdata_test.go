@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -71,6 +72,7 @@ func TestRealHandsROI(t *testing.T) {
 				paths = paths[:60]
 			}
 			fails := 0
+			var sharp []float64
 			for _, path := range paths {
 				res, err := p.Process(Frame{Image: loadImage(t, path)})
 				if err != nil {
@@ -83,6 +85,7 @@ func TestRealHandsROI(t *testing.T) {
 					}
 					continue
 				}
+				sharp = append(sharp, res.Scores.Sharpness)
 				if dump != "" {
 					rel, _ := filepath.Rel(root, path)
 					out := filepath.Join(dump, strings.TrimSuffix(rel, filepath.Ext(rel))+".png")
@@ -92,6 +95,10 @@ func TestRealHandsROI(t *testing.T) {
 						f.Close()
 					}
 				}
+			}
+			sort.Float64s(sharp)
+			if len(sharp) > 0 {
+				t.Logf("%s: ROI sharpness min %.2f p5 %.2f median %.2f", set, sharp[0], sharp[len(sharp)/20], sharp[len(sharp)/2])
 			}
 			rate := float64(fails) / float64(len(paths))
 			t.Logf("%s: %d/%d failures to extract (%.2f%%)", set, fails, len(paths), 100*rate)

@@ -60,13 +60,16 @@ func bilinear(g grayImage, x, y float64) float64 {
 	return a*(1-fy) + b*fy
 }
 
-// roiStats returns the ROI's sharpness (mean absolute 4-neighbour Laplacian),
-// mean gray level, and the fractions of saturated (≥250) and black (≤5)
-// pixels.
+// roiStats returns the ROI's sharpness, mean gray level, and the fractions
+// of saturated (≥250) and black (≤5) pixels. Sharpness is the mean absolute
+// Laplacian (spacing 2) of the ROI smoothed by a 3×3 box: the smoothing
+// keeps sensor noise from passing for detail, the wider Laplacian still
+// sees palm lines and creases, which defocus and motion blur wash out.
 func roiStats(r *image.Gray) (focus, mean, sat, dark float64) {
 	w, h := r.Rect.Dx(), r.Rect.Dy()
-	var sum, lap float64
+	var sum float64
 	var ns, nd int
+	sm := make([]float32, w*h)
 	for y := 0; y < h; y++ {
 		row := r.Pix[y*r.Stride:]
 		for x := 0; x < w; x++ {
@@ -78,14 +81,31 @@ func roiStats(r *image.Gray) (focus, mean, sat, dark float64) {
 				nd++
 			}
 			if x > 0 && y > 0 && x < w-1 && y < h-1 {
-				l := 4*int(v) - int(row[x-1]) - int(row[x+1]) - int(r.Pix[(y-1)*r.Stride+x]) - int(r.Pix[(y+1)*r.Stride+x])
-				if l < 0 {
-					l = -l
+				var a int
+				for dy := -1; dy <= 1; dy++ {
+					q := r.Pix[(y+dy)*r.Stride+x-1:]
+					a += int(q[0]) + int(q[1]) + int(q[2])
 				}
-				lap += float64(l)
+				sm[y*w+x] = float32(a) / 9
 			}
 		}
 	}
+	var lap float64
+	cnt := 0
+	for y := 3; y < h-3; y++ {
+		for x := 3; x < w-3; x++ {
+			c := sm[y*w+x]
+			l := 4*c - sm[y*w+x-2] - sm[y*w+x+2] - sm[(y-2)*w+x] - sm[(y+2)*w+x]
+			if l < 0 {
+				l = -l
+			}
+			lap += float64(l)
+			cnt++
+		}
+	}
 	n := float64(w * h)
-	return lap / float64((w-2)*(h-2)), sum / n, float64(ns) / n, float64(nd) / n
+	if cnt > 0 {
+		focus = lap / float64(cnt)
+	}
+	return focus, sum / n, float64(ns) / n, float64(nd) / n
 }

@@ -50,6 +50,9 @@ func captureRand(seed int64, identity uint64, capture int) *rand.Rand {
 func drawPose(cfg Config, r *rand.Rand) pose {
 	fw, fh := float64(cfg.Width), float64(cfg.Height)
 	base := fh / 480 * 0.85
+	if cfg.Scale > 0 {
+		base *= cfg.Scale
+	}
 	v := cfg.Variation
 	p := pose{
 		scale: base * (1 + v*uni(r, -0.12, 0.12)),
@@ -62,7 +65,7 @@ func drawPose(cfg Config, r *rand.Rand) pose {
 		gamma: 1 + v*0.12*gauss(r),
 		gradX: v * 0.08 * gauss(r),
 		gradY: v * 0.08 * gauss(r),
-		blur:  math.Abs(0.35 + v*0.35*gauss(r)),
+		blur:  math.Abs(0.35+v*0.35*gauss(r)) + cfg.Blur,
 		noise: 2 + v*uni(r, 0, 4),
 		cP:    1 + v*0.12*gauss(r),
 		cR:    1 + v*0.25*gauss(r),

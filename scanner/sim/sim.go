@@ -38,6 +38,11 @@ type Config struct {
 	// FrameInterval is how long Capture waits per frame (0: no wait), as a
 	// camera's frame rate would.
 	FrameInterval time.Duration
+	// Scale multiplies the hand's size in the frame (how close it is held);
+	// 0 means 1. Small values make the pipeline say "move closer".
+	Scale float64
+	// Blur adds defocus blur (Gaussian sigma, pixels) to every capture.
+	Blur float64
 }
 
 // DefaultConfig returns a 640×480 visible-band camera with calibrated
@@ -57,6 +62,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sim: Variation %v outside [0,3]", c.Variation)
 	case c.FrameInterval < 0:
 		return errors.New("sim: negative FrameInterval")
+	case c.Scale < 0 || c.Scale > 4:
+		return fmt.Errorf("sim: Scale %v outside [0,4]", c.Scale)
+	case c.Blur < 0 || c.Blur > 20:
+		return fmt.Errorf("sim: Blur %v outside [0,20]", c.Blur)
 	}
 	return nil
 }

@@ -129,3 +129,44 @@ func TestPipelineOnSim(t *testing.T) {
 		t.Fatalf("withdrawn hand: err %v guidance %q", err, res.Guidance)
 	}
 }
+
+// TestGuidance checks the pipeline's advice on simulated captures that are
+// too far, too close, blurred, or empty.
+func TestGuidance(t *testing.T) {
+	p, err := scanner.NewPipeline(scanner.DefaultPipelineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want []scanner.Guidance
+	}{
+		{"normal", func(*Config) {}, []scanner.Guidance{scanner.GuidanceOK}},
+		{"far", func(c *Config) { c.Scale = 0.4 }, []scanner.Guidance{scanner.GuidanceMoveCloser}},
+		{"close", func(c *Config) { c.Scale = 3.5 }, []scanner.Guidance{scanner.GuidanceMoveAway, scanner.GuidanceCentre}},
+		{"blurred", func(c *Config) { c.Blur = 6 }, []scanner.Guidance{scanner.GuidanceHoldStill}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.mod(&cfg)
+			hits := 0
+			const n = 6
+			var got []scanner.Guidance
+			for c := 0; c < n; c++ {
+				res, _ := p.Process(scanner.Frame{Image: RenderHand(77, c, cfg)})
+				got = append(got, res.Guidance)
+				for _, w := range tc.want {
+					if res.Guidance == w {
+						hits++
+						break
+					}
+				}
+			}
+			if hits < n-2 {
+				t.Errorf("guidance %q, want mostly %q", got, tc.want)
+			}
+		})
+	}
+}
