@@ -12,7 +12,8 @@ func randomTemplate(rng *rand.Rand) *Template {
 	c := DefaultExtractorConfig()
 	G, O := c.Grid, c.Orientations
 	pw := planesWords(O)
-	t := &Template{rows: G, cols: G, planes: O, code: make([]uint64, G*pw), mask: make([]uint64, G*pw), coarse: make([]uint64, 2*O)}
+	wpp := coarseWords(c.CoarseGrid)
+	t := &Template{rows: G, cols: G, planes: O, code: make([]uint64, G*pw), mask: make([]uint64, G*pw), coarse: make([]uint64, 2*O*wpp)}
 	for r := 0; r < G; r++ {
 		for w := 0; w < pw; w++ {
 			m := wordMask(G, 2*w+1 < O) & (rng.Uint64() | rng.Uint64() | rng.Uint64())
@@ -20,10 +21,21 @@ func randomTemplate(rng *rand.Rand) *Template {
 			t.code[r*pw+w] = rng.Uint64() & m
 		}
 	}
-	for o := 0; o < O; o++ {
+	for i := 0; i < O*wpp; i++ {
 		m := rng.Uint64() | rng.Uint64() | rng.Uint64()
-		t.coarse[O+o] = m
-		t.coarse[o] = rng.Uint64() & m
+		t.coarse[O*wpp+i] = m
+		t.coarse[i] = rng.Uint64() & m
+	}
+	return t
+}
+
+// randomProbe is randomTemplate with as many random pose variants as the
+// default extractor makes.
+func randomProbe(rng *rand.Rand) *Template {
+	t := randomTemplate(rng)
+	for i := 0; i < DefaultExtractorConfig().variants(); i++ {
+		v := randomTemplate(rng)
+		t.variants = append(t.variants, variant{code: v.code, mask: v.mask, coarse: v.coarse})
 	}
 	return t
 }
@@ -41,7 +53,7 @@ func BenchmarkExtract(b *testing.B) {
 
 func BenchmarkCompare(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	x, y := randomTemplate(rng), randomTemplate(rng)
+	x, y := randomProbe(rng), randomTemplate(rng)
 	for b.Loop() {
 		Compare(x, y)
 	}
@@ -60,7 +72,7 @@ func BenchmarkIdentify(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			probe := randomTemplate(rng)
+			probe := randomProbe(rng)
 			b.ResetTimer()
 			for b.Loop() {
 				g.Identify(probe)
@@ -90,4 +102,15 @@ func BenchmarkMemoryBandwidth(b *testing.B) {
 		})
 	}
 	_ = sink
+}
+
+// BenchmarkScoreCandidate is the exact stage's cost per candidate: a probe
+// with all its pose variants, prepared once, against one gallery template.
+func BenchmarkScoreCandidate(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ps := preparePoses(randomProbe(rng))
+	y := randomTemplate(rng)
+	for b.Loop() {
+		ps.score(y)
+	}
 }

@@ -13,7 +13,12 @@ import (
 // misalignment, and it is small (16 bytes per plane), so that Gallery can
 // rank the whole gallery by it at memory speed before rescoring the best
 // candidates with the full code.
-const coarseSide = 8
+//
+// With ExtractorConfig.CoarseGrid 16 the boards are 16x16 (four words per
+// plane, bit (y*16+x) of the plane's 256-bit board).
+
+// coarseWords is the number of 64-bit words per coarse plane for a side.
+func coarseWords(side int) int { return side * side / 64 }
 
 // coarsePose builds the coarse filters, for the half-resolution image, of
 // the pose rotated by rot radians and scaled by scale.
@@ -52,9 +57,11 @@ func (e *Extractor) halfImage(work []float32) ([]float32, int, int) {
 func (e *Extractor) coarseCode(half []float32, P, margin int, ps pose) []uint64 {
 	c := e.cfg
 	O := c.Orientations
-	resp := filterAt(half, P, margin, c.WorkSize/2, coarseSide, O, ps)
-	out := make([]uint64, 2*O)
-	mags := make([]float32, coarseSide*coarseSide)
+	C := c.CoarseGrid
+	wpp := coarseWords(C)
+	resp := filterAt(half, P, margin, c.WorkSize/2, C, O, ps)
+	out := make([]uint64, 2*O*wpp)
+	mags := make([]float32, C*C)
 	for o := 0; o < O; o++ {
 		for i := range mags {
 			mags[i] = abs32(resp[i*O+o])
@@ -64,9 +71,9 @@ func (e *Extractor) coarseCode(half []float32, P, margin int, ps pose) []uint64 
 		thr := sorted[int(c.FragileFraction*float64(len(sorted)))]
 		for i := range mags {
 			if mags[i] > thr {
-				out[O+o] |= 1 << uint(i)
+				out[(O+o)*wpp+i/64] |= 1 << uint(i%64)
 				if resp[i*O+o] > 0 {
-					out[o] |= 1 << uint(i)
+					out[o*wpp+i/64] |= 1 << uint(i%64)
 				}
 			}
 		}
@@ -74,32 +81,34 @@ func (e *Extractor) coarseCode(half []float32, P, margin int, ps pose) []uint64 
 	return out
 }
 
-// shiftBoard moves the bits of an 8x8 board by (dx, dy), dropping bits that
-// leave it.
-func shiftBoard(w uint64, dx, dy int) uint64 {
-	const fileA = 0x0101010101010101
-	if dx > 0 {
-		for i := 0; i < dx; i++ {
-			w = (w << 1) &^ fileA
+// shiftBoard moves the bits of a side x side board (wpp words) by (dx, dy),
+// dropping bits that leave it.
+func shiftBoard(w []uint64, side, dx, dy int) []uint64 {
+	out := make([]uint64, len(w))
+	for y := 0; y < side; y++ {
+		ny := y + dy
+		if ny < 0 || ny >= side {
+			continue
 		}
-	} else {
-		for i := 0; i < -dx; i++ {
-			w = (w &^ fileA) >> 1
+		for x := 0; x < side; x++ {
+			nx := x + dx
+			if nx < 0 || nx >= side {
+				continue
+			}
+			i, j := y*side+x, ny*side+nx
+			if w[i/64]>>(uint(i%64))&1 != 0 {
+				out[j/64] |= 1 << uint(j%64)
+			}
 		}
 	}
-	if dy > 0 {
-		w <<= uint(8 * dy)
-	} else if dy < 0 {
-		w >>= uint(8 * -dy)
-	}
-	return w
+	return out
 }
 
 // coarseProbe is a probe's coarse code, at every pose it has, pre-shifted
 // to every shift in [-coarseShift, coarseShift]^2.
 type coarseProbe struct {
-	planes int
-	// code, mask: shift-major, planes words each.
+	n int // words per code (planes * words per plane)
+	// code, mask: shift-major, n words each.
 	code, mask []uint64
 	shifts     int
 }
@@ -108,17 +117,19 @@ const coarseShift = 1
 
 func newCoarseProbe(t *Template) *coarseProbe {
 	O := t.planes
+	side := t.coarseSide()
+	wpp := coarseWords(side)
 	words := [][]uint64{t.coarse}
 	for _, v := range t.variants {
 		words = append(words, v.coarse)
 	}
-	p := &coarseProbe{planes: O}
+	p := &coarseProbe{n: O * wpp}
 	for _, cw := range words {
 		for dy := -coarseShift; dy <= coarseShift; dy++ {
 			for dx := -coarseShift; dx <= coarseShift; dx++ {
 				for o := 0; o < O; o++ {
-					p.code = append(p.code, shiftBoard(cw[o], dx, dy))
-					p.mask = append(p.mask, shiftBoard(cw[O+o], dx, dy))
+					p.code = append(p.code, shiftBoard(cw[o*wpp:(o+1)*wpp], side, dx, dy)...)
+					p.mask = append(p.mask, shiftBoard(cw[(O+o)*wpp:(O+o+1)*wpp], side, dx, dy)...)
 				}
 				p.shifts++
 			}
@@ -128,38 +139,28 @@ func newCoarseProbe(t *Template) *coarseProbe {
 }
 
 // score returns the coarse similarity with a gallery template's coarse words
-// g (planes code words then planes mask words), as an integer for fast
-// ranking: higher is better. It is the best over shifts of
-// (agreements - disagreements) scaled by 1/sqrt(bits compared), which is the
-// normalised Hamming score up to a monotone map.
+// g (code words then mask words), for ranking: higher is better. It is the
+// best over shifts and poses of (agreements - disagreements) scaled by
+// 1/sqrt(bits compared), the normalised Hamming score up to a monotone map.
 func (p *coarseProbe) score(g []uint64) float32 {
-	O := p.planes
-	gc, gm := g[:O], g[O:2*O]
+	n := p.n
+	gc, gm := g[:n:n], g[n:2*n:2*n]
 	best := float32(-1e9)
 	for s := 0; s < p.shifts; s++ {
-		pc, pm := p.code[s*O:(s+1)*O], p.mask[s*O:(s+1)*O]
-		diff, n := 0, 0
+		pc, pm := p.code[s*n:(s+1)*n:(s+1)*n], p.mask[s*n:(s+1)*n:(s+1)*n]
+		diff, cnt := 0, 0
 		for o := range gc {
 			m := pm[o] & gm[o]
-			n += bits.OnesCount64(m)
+			cnt += bits.OnesCount64(m)
 			diff += bits.OnesCount64((pc[o] ^ gc[o]) & m)
 		}
-		if n == 0 {
+		if cnt == 0 {
 			continue
 		}
-		v := float32(n-2*diff) * invSqrt[n]
+		v := float32(cnt-2*diff) * invSqrtN(cnt)
 		if v > best {
 			best = v
 		}
 	}
 	return best
 }
-
-// invSqrt[n] = 1/sqrt(n), for n up to 16 planes of 64 bits.
-var invSqrt = func() []float32 {
-	t := make([]float32, 64*maxPlanes+1)
-	for i := 1; i < len(t); i++ {
-		t[i] = float32(1 / math.Sqrt(float64(i)))
-	}
-	return t
-}()

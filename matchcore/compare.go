@@ -56,13 +56,110 @@ func preparePoses(t *Template) poseSet {
 	return ps
 }
 
-// score is the best score of any pose against b's canonical code.
+// score is the best score of any pose and shift against b's canonical
+// code. It searches in two stages: every (pose, shift) on every
+// sampleRows-th row, then the refineTop best of those on all rows.
 func (ps poseSet) score(b *Template) float64 {
+	if exhaustiveSearch {
+		best := 0.0
+		for _, p := range ps {
+			best = max(best, p.scoreWords(b.code, b.mask))
+		}
+		return best
+	}
+	type cand struct {
+		v        float32
+		pose, dy int
+		dxIndex  int
+	}
+	var top [refineTop]cand
+	for i := range top {
+		top[i].v = -1e30
+	}
+	for pi, p := range ps {
+		pw := planesWords(p.t.planes)
+		nr := p.nSample
+		for dy := -p.s; dy <= p.s; dy++ {
+			base := (p.s + dy) * pw // gallery word of the first sample row
+			for k, sm := range p.sample {
+				diff, n := 0, 0
+				if pw == 3 {
+					for i := 0; i < nr; i++ {
+						g := base + i*sampleRows*3
+						gc, gm := b.code[g:g+3:g+3], b.mask[g:g+3:g+3]
+						q := sm[i*6 : i*6+6 : i*6+6]
+						m0, m1, m2 := q[1]&gm[0], q[3]&gm[1], q[5]&gm[2]
+						n += bits.OnesCount64(m0) + bits.OnesCount64(m1) + bits.OnesCount64(m2)
+						diff += bits.OnesCount64((q[0]^gc[0])&m0) + bits.OnesCount64((q[2]^gc[1])&m1) + bits.OnesCount64((q[4]^gc[2])&m2)
+					}
+				} else {
+					for i := 0; i < nr; i++ {
+						g := base + i*sampleRows*pw
+						for w := 0; w < pw; w++ {
+							m := sm[(i*pw+w)*2+1] & b.mask[g+w]
+							n += bits.OnesCount64(m)
+							diff += bits.OnesCount64((sm[(i*pw+w)*2] ^ b.code[g+w]) & m)
+						}
+					}
+				}
+				if n == 0 {
+					continue
+				}
+				v := float32(n-2*diff) * invSqrtN(n)
+				if v > top[refineTop-1].v {
+					j := refineTop - 1
+					for j > 0 && top[j-1].v < v {
+						top[j] = top[j-1]
+						j--
+					}
+					top[j] = cand{v, pi, dy, k}
+				}
+			}
+		}
+	}
 	best := 0.0
-	for _, p := range ps {
-		best = max(best, p.scoreWords(b.code, b.mask))
+	for _, c := range top {
+		if c.v > -1e30 {
+			best = max(best, ps[c.pose].scoreAt(b.code, b.mask, c.dy, c.dxIndex))
+		}
 	}
 	return best
+}
+
+const (
+	// sampleRows is the row step of the first search stage.
+	sampleRows = 4
+	// refineTop is how many (pose, shift) pairs the second stage rescores.
+	refineTop = 3
+)
+
+// exhaustiveSearch makes poseSet.score evaluate every pose and shift on all
+// rows (for measuring what the two-stage search loses).
+var exhaustiveSearch = false
+
+func invSqrtN(n int) float32 {
+	if n < len(invSqrt) {
+		return invSqrt[n]
+	}
+	return float32(1 / math.Sqrt(float64(n)))
+}
+
+// scoreAt is the normalised score of one shift (dy, and dx index k).
+func (p *prepared) scoreAt(bcode, bmask []uint64, dy, k int) float64 {
+	a := p.t
+	pw := planesWords(a.planes)
+	r0, r1 := max(0, -dy), min(a.rows, a.rows-dy)
+	bc := bcode[(r0+dy)*pw : (r1+dy)*pw]
+	bm := bmask[(r0+dy)*pw : (r1+dy)*pw]
+	ac := p.code[k][r0*pw : r1*pw]
+	am := p.mask[k][r0*pw : r1*pw]
+	diff, n := 0, 0
+	for i := range ac {
+		m := am[i] & bm[i]
+		n += bits.OnesCount64(m)
+		diff += bits.OnesCount64((ac[i] ^ bc[i]) & m)
+	}
+	return p.normScore(diff, n)
 }
 
 // prepared holds a template's code and mask pre-shifted along the columns for
@@ -72,8 +169,13 @@ type prepared struct {
 	t          *Template
 	s          int
 	code, mask [][]uint64 // index dx+s
-	norm       float64    // normFrac * total bits
-	minBits    int
+	// sample holds, per dx+s, the code and mask words (interleaved word by
+	// word) of the rows s, s+sampleRows, ... that stay inside the grid for
+	// every dy in [-s,s]: the first search stage reads only these.
+	sample  [][]uint64
+	nSample int
+	norm    float64 // normFrac * total bits
+	minBits int
 }
 
 func prepare(t *Template, s int) *prepared {
@@ -88,11 +190,18 @@ func prepare(t *Template, s int) *prepared {
 			m[i] = shiftHalves(t.mask[i], dx, colMask)
 		}
 		p.code[dx+s], p.mask[dx+s] = c, m
+		var sm []uint64
+		for r := s; r+s < t.rows; r += sampleRows {
+			for w := 0; w < pw; w++ {
+				sm = append(sm, c[r*pw+w], m[r*pw+w])
+			}
+		}
+		p.sample = append(p.sample, sm)
+		p.nSample = len(sm) / (2 * pw)
 	}
 	total := t.rows * t.cols * t.planes
 	p.norm = normFrac * float64(total)
 	p.minBits = int(minOverlapFrac * float64(total))
-	_ = pw
 	return p
 }
 
@@ -155,3 +264,13 @@ func (p *prepared) normScore(diff, n int) float64 {
 	s := 1 - 2*hdn
 	return min(max(s, 0), 1)
 }
+
+// invSqrt[n] = 1/sqrt(n) for the bit counts of the first search stage and
+// the coarse pass.
+var invSqrt = func() []float32 {
+	t := make([]float32, 4097)
+	for i := 1; i < len(t); i++ {
+		t[i] = float32(1 / math.Sqrt(float64(i)))
+	}
+	return t
+}()

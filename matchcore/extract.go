@@ -49,6 +49,8 @@ type ExtractorConfig struct {
 	// CoarseScale is how many times coarser than the fine filters the
 	// coarse code's filters are (see Template and Gallery). In [1,4].
 	CoarseScale float64
+	// CoarseGrid is the side of the coarse code's grid: 8 or 16.
+	CoarseGrid int
 	// MinSize is the smallest accepted input side in pixels; smaller images
 	// fail with ErrNotPalm.
 	MinSize int
@@ -71,7 +73,9 @@ func DefaultExtractorConfig() ExtractorConfig {
 		FragileFraction: 0.2,
 		PoseRotations:   []float64{-7, 7},
 		PoseScales:      []float64{0.93, 1.07},
-		CoarseScale:     2,
+		PoseGrid:        true,
+		CoarseScale:     1.5,
+		CoarseGrid:      16,
 		MinSize:         32,
 		MinContrast:     3,
 	}
@@ -98,8 +102,10 @@ func (c ExtractorConfig) Validate() error {
 		return fmt.Errorf("%d pose variants, at most %d: %w", c.variants(), maxVariants, ErrBadConfig)
 	case !(c.CoarseScale >= 1 && c.CoarseScale <= 4):
 		return fmt.Errorf("CoarseScale %v not in [1,4]: %w", c.CoarseScale, ErrBadConfig)
-	case c.WorkSize%(2*coarseSide) != 0:
-		return fmt.Errorf("WorkSize %d not a multiple of %d: %w", c.WorkSize, 2*coarseSide, ErrBadConfig)
+	case c.CoarseGrid != 8 && c.CoarseGrid != 16:
+		return fmt.Errorf("CoarseGrid %d not 8 or 16: %w", c.CoarseGrid, ErrBadConfig)
+	case c.WorkSize%(2*c.CoarseGrid) != 0:
+		return fmt.Errorf("WorkSize %d not a multiple of 2*CoarseGrid: %w", c.WorkSize, ErrBadConfig)
 	case c.MinSize < 8:
 		return fmt.Errorf("MinSize %d below 8: %w", c.MinSize, ErrBadConfig)
 	case !(c.MinContrast >= 0):

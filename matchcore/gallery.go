@@ -22,6 +22,10 @@ type GalleryConfig struct {
 	// keeps for exact rescoring; galleries of at most this many templates
 	// are searched exactly.
 	Candidates int
+	// CoarsePoses makes the coarse pass try every pose variant of the probe
+	// instead of its canonical pose only (about 1+variants times slower;
+	// see DESIGN.md for what it buys).
+	CoarsePoses bool
 	// CandidateFraction is the fraction of the gallery's templates kept for
 	// exact rescoring when that is more than Candidates.
 	CandidateFraction float64
@@ -34,9 +38,10 @@ type GalleryConfig struct {
 const DefaultThreshold = 0.42
 
 // DefaultGalleryConfig returns the default configuration: Threshold
-// DefaultThreshold, all cores, 512 candidates or 0.2% of the gallery.
+// DefaultThreshold, all cores, 128 candidates or 0.1% of the gallery,
+// coarse pass on the probe's canonical pose.
 func DefaultGalleryConfig() GalleryConfig {
-	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.002}
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 128, CandidateFraction: 0.001}
 }
 
 // Validate checks the configuration; errors wrap ErrBadConfig.
@@ -119,7 +124,7 @@ func (g *Gallery) Add(id string, ts ...*Template) error {
 		return fmt.Errorf("add %q with %d templates: %w", id, len(ts), ErrBadConfig)
 	}
 	for _, t := range ts {
-		if t == nil || len(t.code) == 0 || len(t.coarse) != 2*t.planes {
+		if t == nil || len(t.code) == 0 || len(t.coarse) == 0 {
 			return fmt.Errorf("add %q: empty template: %w", id, ErrBadTemplate)
 		}
 	}
@@ -167,7 +172,7 @@ func (g *Gallery) removeLocked(id string) bool {
 		return false
 	}
 	delete(g.ids, id)
-	cw := 2 * g.geom.planes
+	cw := len(g.geom.coarse)
 	// Remove from the highest index down so swap-with-last never moves an
 	// entry we still have to remove.
 	idx := slices.Clone(o.ents)
@@ -222,7 +227,7 @@ func (g *Gallery) Identify(probe *Template) (Match, bool) {
 // score. In galleries larger than the candidate budget only templates that
 // pass the coarse pass are scored, so ids that fail it are not returned.
 func (g *Gallery) Best(probe *Template, k int) []Match {
-	if probe == nil || k <= 0 || len(probe.coarse) != 2*probe.planes {
+	if probe == nil || k <= 0 || len(probe.coarse) == 0 {
 		return nil
 	}
 	g.mu.RLock()
@@ -245,7 +250,11 @@ func (g *Gallery) Best(probe *Template, k int) []Match {
 		})
 		return g.topIDs(seq(n), scores, k)
 	}
-	cand := g.coarsePass(probe, budget)
+	cp := probe
+	if !g.cfg.CoarsePoses {
+		cp = probe.canonical()
+	}
+	cand := g.coarsePass(cp, budget)
 	scores := make([]float64, len(cand))
 	g.parallel(len(cand), minParallelExact, func(lo, hi int) {
 		for i := lo; i < hi; i++ {

@@ -38,8 +38,8 @@ type Template struct {
 	rows, cols, planes int
 	code               []uint64
 	mask               []uint64
-	// coarse holds the coarse code: planes 8x8 code words, then planes
-	// mask words (see coarse.go).
+	// coarse holds the coarse code: planes 8x8 or 16x16 boards of code
+	// bits, then as many of mask bits (see coarse.go).
 	coarse []uint64
 	// variants are the fine codes of the same image at other poses (see
 	// ExtractorConfig.PoseRotations), each with the layout of code/mask.
@@ -54,6 +54,14 @@ type variant struct {
 
 // maxVariants is the largest number of pose variants in a template.
 const maxVariants = 8
+
+// coarseSide is the side of the coarse boards, from the coarse word count.
+func (t *Template) coarseSide() int {
+	if len(t.coarse) == 2*t.planes*coarseWords(16) {
+		return 16
+	}
+	return 8
+}
 
 // Variants reports the number of pose variants besides the canonical code.
 func (t *Template) Variants() int { return len(t.variants) }
@@ -95,7 +103,7 @@ func (t *Template) Size() int {
 
 // compatible reports whether a and b have the same code geometry.
 func compatible(a, b *Template) bool {
-	return a.rows == b.rows && a.cols == b.cols && a.planes == b.planes && len(a.code) > 0
+	return a.rows == b.rows && a.cols == b.cols && a.planes == b.planes && len(a.code) > 0 && len(a.coarse) == len(b.coarse)
 }
 
 // colMask is the mask of the valid bits of one word for cols columns and the
@@ -109,10 +117,11 @@ func wordMask(cols int, twoPlanes bool) uint64 {
 }
 
 // MarshalBinary encodes the template: a 12-byte header ("PLMT", version,
-// rows, cols, planes, number of pose variants V, 3 reserved zero bytes),
-// then 1+V blocks, the canonical pose first, each made of, as little-endian
-// uint64, the rows*ceil(planes/2) fine code words, as many fine mask words,
-// planes coarse code words and planes coarse mask words; last a CRC-32C
+// rows, cols, planes, number of pose variants V, coarse board side C (8 or
+// 16), 2 reserved zero bytes), then 1+V blocks, the canonical pose first,
+// each made of, as little-endian uint64, the rows*ceil(planes/2) fine code
+// words, as many fine mask words, planes*C*C/64 coarse code words and as many
+// coarse mask words; last a CRC-32C
 // (Castagnoli) of all that precedes it.
 func (t *Template) MarshalBinary() ([]byte, error) {
 	if len(t.code) == 0 {
@@ -120,7 +129,7 @@ func (t *Template) MarshalBinary() ([]byte, error) {
 	}
 	b := make([]byte, 0, t.Size())
 	b = append(b, templateMagic[:]...)
-	b = append(b, TemplateVersion, byte(t.rows), byte(t.cols), byte(t.planes), byte(len(t.variants)), 0, 0, 0)
+	b = append(b, TemplateVersion, byte(t.rows), byte(t.cols), byte(t.planes), byte(len(t.variants)), byte(t.coarseSide()), 0, 0)
 	for _, w := range t.code {
 		b = binary.LittleEndian.AppendUint64(b, w)
 	}
@@ -162,12 +171,13 @@ func (t *Template) UnmarshalBinary(b []byte) error {
 	if rows < 1 || rows > maxGrid || cols < 1 || cols > maxGrid || planes < 1 || planes > maxPlanes {
 		return fmt.Errorf("template geometry %dx%dx%d out of range: %w", rows, cols, planes, ErrBadTemplate)
 	}
-	nv := int(b[8])
-	if nv > maxVariants || b[9] != 0 || b[10] != 0 || b[11] != 0 {
-		return fmt.Errorf("template variant count %d or reserved bytes bad: %w", nv, ErrBadTemplate)
+	nv, cside := int(b[8]), int(b[9])
+	if nv > maxVariants || (cside != 8 && cside != 16) || b[10] != 0 || b[11] != 0 {
+		return fmt.Errorf("template variant count %d, coarse side %d or reserved bytes bad: %w", nv, cside, ErrBadTemplate)
 	}
 	nw := rows * planesWords(planes)
-	if want := headerLen + (16*nw+16*planes)*(1+nv) + trailerLen; len(b) != want {
+	cw := 2 * planes * coarseWords(cside)
+	if want := headerLen + (16*nw+8*cw)*(1+nv) + trailerLen; len(b) != want {
 		return fmt.Errorf("template length %d, want %d: %w", len(b), want, ErrBadTemplate)
 	}
 	body := b[:len(b)-trailerLen]
@@ -184,15 +194,15 @@ func (t *Template) UnmarshalBinary(b []byte) error {
 		return w
 	}
 	code, mask := words(nw), words(nw)
-	coarse := words(2 * planes)
+	coarse := words(cw)
 	variants := make([]variant, nv)
 	for i := range variants {
 		c, m := words(nw), words(nw)
-		variants[i] = variant{code: c, mask: m, coarse: words(2 * planes)}
+		variants[i] = variant{code: c, mask: m, coarse: words(cw)}
 	}
-	for _, cw := range append([][]uint64{coarse}, variantCoarse(variants)...) {
-		for o := 0; o < planes; o++ {
-			if cw[o]&^cw[planes+o] != 0 {
+	for _, words := range append([][]uint64{coarse}, variantCoarse(variants)...) {
+		for i := 0; i < cw/2; i++ {
+			if words[i]&^words[cw/2+i] != 0 {
 				return fmt.Errorf("template coarse code outside its mask: %w", ErrBadTemplate)
 			}
 		}

@@ -68,7 +68,7 @@ func (h *topK) swap(a, b int) {
 // the indexes of the budget best, in no particular order.
 func (g *Gallery) coarsePass(probe *Template, budget int) []int32 {
 	cp := newCoarseProbe(probe)
-	cw := 2 * probe.planes
+	cw := len(probe.coarse)
 	n := len(g.ents)
 	var mu sync.Mutex
 	var heaps []*topK
