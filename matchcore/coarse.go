@@ -104,33 +104,52 @@ func shiftBoard(w []uint64, side, dx, dy int) []uint64 {
 	return out
 }
 
-// coarseProbe is a probe's coarse code, at every pose it has, pre-shifted
-// to every shift in [-coarseShift, coarseShift]^2.
+// coarseProbe is a probe's coarse code, at some of its poses, pre-shifted
+// to every shift in [-coarseShift, coarseShift]^2. The gallery side of the
+// coarse pass reads only code words (the gallery's coarse masks are not
+// stored in its slab): bits the probe finds unreliable are skipped, the
+// gallery's fragile bits just add noise.
 type coarseProbe struct {
 	n int // words per code (planes * words per plane)
 	// code, mask: shift-major, n words each.
 	code, mask []uint64
-	shifts     int
+	// cnt and inv are the number of reliable probe bits per shift and
+	// 1/sqrt of it.
+	cnt    []int
+	inv    []float32
+	shifts int
 }
 
 const coarseShift = 1
 
-func newCoarseProbe(t *Template) *coarseProbe {
+// newCoarseProbe prepares the canonical pose and the first poses-1 pose
+// variants of t (all of them when poses exceeds that).
+func newCoarseProbe(t *Template, poses int) *coarseProbe {
 	O := t.planes
 	side := t.coarseSide()
 	wpp := coarseWords(side)
 	words := [][]uint64{t.coarse}
-	for _, v := range t.variants {
+	for i, v := range t.variants {
+		if i+1 >= poses {
+			break
+		}
 		words = append(words, v.coarse)
 	}
 	p := &coarseProbe{n: O * wpp}
 	for _, cw := range words {
 		for dy := -coarseShift; dy <= coarseShift; dy++ {
 			for dx := -coarseShift; dx <= coarseShift; dx++ {
+				cnt := 0
 				for o := 0; o < O; o++ {
+					m := shiftBoard(cw[(O+o)*wpp:(O+o+1)*wpp], side, dx, dy)
 					p.code = append(p.code, shiftBoard(cw[o*wpp:(o+1)*wpp], side, dx, dy)...)
-					p.mask = append(p.mask, shiftBoard(cw[(O+o)*wpp:(O+o+1)*wpp], side, dx, dy)...)
+					p.mask = append(p.mask, m...)
+					for _, w := range m {
+						cnt += bits.OnesCount64(w)
+					}
 				}
+				p.cnt = append(p.cnt, cnt)
+				p.inv = append(p.inv, invSqrtN(max(cnt, 1)))
 				p.shifts++
 			}
 		}
@@ -138,26 +157,21 @@ func newCoarseProbe(t *Template) *coarseProbe {
 	return p
 }
 
-// score returns the coarse similarity with a gallery template's coarse words
-// g (code words then mask words), for ranking: higher is better. It is the
-// best over shifts and poses of (agreements - disagreements) scaled by
-// 1/sqrt(bits compared), the normalised Hamming score up to a monotone map.
-func (p *coarseProbe) score(g []uint64) float32 {
+// score returns the coarse similarity with a gallery template's coarse code
+// words gc, for ranking: higher is better. It is the best over shifts and
+// poses of (agreements - disagreements) over the probe's reliable bits,
+// scaled by 1/sqrt(their number).
+func (p *coarseProbe) score(gc []uint64) float32 {
 	n := p.n
-	gc, gm := g[:n:n], g[n:2*n:2*n]
+	gc = gc[:n:n]
 	best := float32(-1e9)
 	for s := 0; s < p.shifts; s++ {
 		pc, pm := p.code[s*n:(s+1)*n:(s+1)*n], p.mask[s*n:(s+1)*n:(s+1)*n]
-		diff, cnt := 0, 0
-		for o := range gc {
-			m := pm[o] & gm[o]
-			cnt += bits.OnesCount64(m)
-			diff += bits.OnesCount64((pc[o] ^ gc[o]) & m)
+		diff := 0
+		for o, g := range gc {
+			diff += bits.OnesCount64((pc[o] ^ g) & pm[o])
 		}
-		if cnt == 0 {
-			continue
-		}
-		v := float32(cnt-2*diff) * invSqrtN(cnt)
+		v := float32(p.cnt[s]-2*diff) * p.inv[s]
 		if v > best {
 			best = v
 		}

@@ -291,12 +291,22 @@ func filterAt(pad []float32, P, margin, W, G, O int, ps pose) []float32 {
 	step := float64(W) / float64(G)
 	half := float64(W) / 2
 	cs, sn := ps.scale*math.Cos(ps.rot), ps.scale*math.Sin(ps.rot)
+	origin := func(gx, gy int) int { // window origin in pad
+		u, v := step*(float64(gx)+0.5)-half, step*(float64(gy)+0.5)-half
+		cx := int(math.Floor(half+cs*u-sn*v)) + margin - R
+		cy := int(math.Floor(half+sn*u+cs*v)) + margin - R
+		return cy*P + cx
+	}
 	for gy := 0; gy < G; gy++ {
-		v := step*(float64(gy)+0.5) - half
 		for gx := 0; gx < G; gx++ {
-			u := step*(float64(gx)+0.5) - half
-			cx := int(math.Floor(half+cs*u-sn*v)) + margin - R // window origin in pad
-			cy := int(math.Floor(half+sn*u+cs*v)) + margin - R
+			if O == 6 && gx+1 < G {
+				i := (gy*G + gx) * 6
+				filter6x2(pad, origin(gx, gy), origin(gx+1, gy), P, side, ps.bank, resp[i:i+12:i+12])
+				gx++
+				continue
+			}
+			o0 := origin(gx, gy)
+			cx, cy := o0%P, o0/P
 			if O == 6 {
 				filter6(pad[cy*P+cx:], P, side, ps.bank, resp[(gy*G+gx)*6:(gy*G+gx)*6+6])
 				continue
@@ -400,4 +410,36 @@ func filter6(img []float32, P, side int, bank []float32, out []float32) {
 		}
 	}
 	out[0], out[1], out[2], out[3], out[4], out[5] = a0, a1, a2, a3, a4, a5
+}
+
+// filter6x2 is filter6 for two windows at once (origins o0 and o1 in img),
+// sharing the filter loads; it writes 6 responses for each to out.
+func filter6x2(img []float32, o0, o1, P, side int, bank []float32, out []float32) {
+	var a0, a1, a2, a3, a4, a5 float32
+	var b0, b1, b2, b3, b4, b5 float32
+	for ky := 0; ky < side; ky++ {
+		r0 := img[o0+ky*P : o0+ky*P+side]
+		r1 := img[o1+ky*P : o1+ky*P+side]
+		r1 = r1[:len(r0)]
+		fk := bank[ky*side*6 : (ky+1)*side*6]
+		for kx, p := range r0 {
+			q := r1[kx]
+			f := fk[kx*6 : kx*6+6 : kx*6+6]
+			f0, f1, f2, f3, f4, f5 := f[0], f[1], f[2], f[3], f[4], f[5]
+			a0 += p * f0
+			a1 += p * f1
+			a2 += p * f2
+			a3 += p * f3
+			a4 += p * f4
+			a5 += p * f5
+			b0 += q * f0
+			b1 += q * f1
+			b2 += q * f2
+			b3 += q * f3
+			b4 += q * f4
+			b5 += q * f5
+		}
+	}
+	out[0], out[1], out[2], out[3], out[4], out[5] = a0, a1, a2, a3, a4, a5
+	out[6], out[7], out[8], out[9], out[10], out[11] = b0, b1, b2, b3, b4, b5
 }

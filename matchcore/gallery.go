@@ -22,10 +22,11 @@ type GalleryConfig struct {
 	// keeps for exact rescoring; galleries of at most this many templates
 	// are searched exactly.
 	Candidates int
-	// CoarsePoses makes the coarse pass try every pose variant of the probe
-	// instead of its canonical pose only (about 1+variants times slower;
-	// see DESIGN.md for what it buys).
-	CoarsePoses bool
+	// CoarsePoses is how many of the probe's poses the coarse pass tries:
+	// its canonical pose first, then its pose variants in order (with the
+	// default extractor, 3 adds the two rotations at scale 1). The pass
+	// costs about this many times one pose; 0 means 1.
+	CoarsePoses int
 	// CandidateFraction is the fraction of the gallery's templates kept for
 	// exact rescoring when that is more than Candidates.
 	CandidateFraction float64
@@ -38,10 +39,10 @@ type GalleryConfig struct {
 const DefaultThreshold = 0.42
 
 // DefaultGalleryConfig returns the default configuration: Threshold
-// DefaultThreshold, all cores, 128 candidates or 0.1% of the gallery,
+// DefaultThreshold, all cores, 512 candidates or 0.1% of the gallery,
 // coarse pass on the probe's canonical pose.
 func DefaultGalleryConfig() GalleryConfig {
-	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 128, CandidateFraction: 0.001}
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 1}
 }
 
 // Validate checks the configuration; errors wrap ErrBadConfig.
@@ -51,6 +52,8 @@ func (c GalleryConfig) Validate() error {
 		return fmt.Errorf("Threshold %v not in [0,1]: %w", c.Threshold, ErrBadConfig)
 	case c.Workers < 0:
 		return fmt.Errorf("Workers %d negative: %w", c.Workers, ErrBadConfig)
+	case c.CoarsePoses < 0:
+		return fmt.Errorf("CoarsePoses %d negative: %w", c.CoarsePoses, ErrBadConfig)
 	case c.MinParallel < 0:
 		return fmt.Errorf("MinParallel %d negative: %w", c.MinParallel, ErrBadConfig)
 	case c.Candidates < 1:
@@ -72,9 +75,10 @@ type Match struct {
 // methods are safe for concurrent use; searches run concurrently with each
 // other and wait for Add/Remove (and vice versa).
 //
-// Layout: the coarse codes of all templates sit in one contiguous slab
-// (2*planes words each) scanned linearly by the coarse pass; the full
-// templates are rescored only for the best candidates.
+// Layout: the coarse code words of all templates sit in one contiguous
+// slab (planes*4 words, 192 bytes, each with the default extractor) scanned
+// linearly by the coarse pass; the full templates are rescored only for the
+// best candidates.
 type Gallery struct {
 	cfg     GalleryConfig
 	workers int
@@ -82,7 +86,7 @@ type Gallery struct {
 	mu     sync.RWMutex
 	geom   *Template // fixes the geometry while the gallery is non-empty
 	ents   []entry
-	coarse []uint64 // 2*planes words per entry, in entry order
+	coarse []uint64 // coarse code words (no mask) per entry, in entry order
 	ids    map[string]*owner
 }
 
@@ -146,7 +150,7 @@ func (g *Gallery) Add(id string, ts ...*Template) error {
 	for _, t := range ts {
 		o.ents = append(o.ents, len(g.ents))
 		g.ents = append(g.ents, entry{own: o, t: t.canonical()})
-		g.coarse = append(g.coarse, t.coarse...)
+		g.coarse = append(g.coarse, t.coarse[:len(t.coarse)/2]...) // code words only
 	}
 	g.ids[id] = o
 	return nil
@@ -172,7 +176,7 @@ func (g *Gallery) removeLocked(id string) bool {
 		return false
 	}
 	delete(g.ids, id)
-	cw := len(g.geom.coarse)
+	cw := len(g.geom.coarse) / 2
 	// Remove from the highest index down so swap-with-last never moves an
 	// entry we still have to remove.
 	idx := slices.Clone(o.ents)
@@ -250,11 +254,7 @@ func (g *Gallery) Best(probe *Template, k int) []Match {
 		})
 		return g.topIDs(seq(n), scores, k)
 	}
-	cp := probe
-	if !g.cfg.CoarsePoses {
-		cp = probe.canonical()
-	}
-	cand := g.coarsePass(cp, budget)
+	cand := g.coarsePass(probe, max(1, g.cfg.CoarsePoses), budget)
 	scores := make([]float64, len(cand))
 	g.parallel(len(cand), minParallelExact, func(lo, hi int) {
 		for i := lo; i < hi; i++ {

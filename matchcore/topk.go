@@ -66,9 +66,9 @@ func (h *topK) swap(a, b int) {
 
 // coarsePass scores every entry's coarse code against the probe and returns
 // the indexes of the budget best, in no particular order.
-func (g *Gallery) coarsePass(probe *Template, budget int) []int32 {
-	cp := newCoarseProbe(probe)
-	cw := len(probe.coarse)
+func (g *Gallery) coarsePass(probe *Template, poses, budget int) []int32 {
+	cp := newCoarseProbe(probe, poses)
+	cw := len(probe.coarse) / 2
 	n := len(g.ents)
 	var mu sync.Mutex
 	var heaps []*topK

@@ -9,16 +9,17 @@ import (
 
 // probeResult is one probe's search outcome.
 type probeResult struct {
-	palm   string
-	mated  bool
-	top    matchcore.Match
-	scores map[string]float64 // best score per gallery palm
+	palm     string
+	mated    bool
+	top      matchcore.Match    // Identify's answer (with the coarse pass)
+	exactTop matchcore.Match    // best over exact scores against every palm
+	scores   map[string]float64 // best score per gallery palm
 }
 
 // stats are the accuracy figures of one evaluation.
 type stats struct {
 	genuine, impostor, nonmatedTop []float64
-	rank1                          float64
+	rank1, rank1Exact              float64
 	eer, eerThreshold              float64
 	fnmr1e3, fnmr1e4               float64
 	thr1e3, thr1e4                 float64
@@ -29,12 +30,15 @@ type stats struct {
 
 func computeStats(res []probeResult) stats {
 	var st stats
-	hits := 0
+	hits, exactHits := 0, 0
 	for _, r := range res {
 		if r.mated {
 			st.matedN++
 			if r.top.ID == r.palm {
 				hits++
+			}
+			if r.exactTop.ID == r.palm {
+				exactHits++
 			}
 		} else {
 			st.nonmatedN++
@@ -50,6 +54,7 @@ func computeStats(res []probeResult) stats {
 	}
 	if st.matedN > 0 {
 		st.rank1 = float64(hits) / float64(st.matedN)
+		st.rank1Exact = float64(exactHits) / float64(st.matedN)
 	}
 	slices.Sort(st.genuine)
 	slices.Sort(st.impostor)

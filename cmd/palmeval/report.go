@@ -21,7 +21,7 @@ func printReport(w io.Writer, o options, r report, st stats, thr float64) {
 	fmt.Fprintf(w, "  gallery        %d palms, %d images\n", r.GalleryPalms, r.GalleryImages)
 	fmt.Fprintf(w, "  probes         %d (%d mated, %d non-mated), %d failures to extract\n", r.Probes, r.Mated, r.Nonmated, r.FTE)
 	fmt.Fprintf(w, "  scores         %d genuine, %d impostor (probe x gallery palm, best over the palm's images)\n", len(st.genuine), len(st.impostor))
-	fmt.Fprintf(w, "  rank-1         %s\n", pct(r.Rank1))
+	fmt.Fprintf(w, "  rank-1         %s (Identify, with the coarse pass); %s exhaustive\n", pct(r.Rank1), pct(st.rank1Exact))
 	fmt.Fprintf(w, "  EER            %s at score %.4f\n", pct(r.EER), st.eerThreshold)
 	fmt.Fprintf(w, "  FNMR@FMR=1e-3  %s (threshold %.4f)\n", pct(r.FNMR1e3), st.thr1e3)
 	fmt.Fprintf(w, "  FNMR@FMR=1e-4  %s (threshold %.4f)\n", pct(r.FNMR1e4), st.thr1e4)
@@ -32,6 +32,11 @@ func printReport(w io.Writer, o options, r report, st stats, thr float64) {
 	}
 	fmt.Fprintf(w, "  d'             %.3f\n", r.DPrime)
 	fmt.Fprintf(w, "  default threshold %.4f: FMR %s, FNMR %s\n", thr, pct(fracAtOrAbove(st.impostor, thr)), pct(fracBelow(st.genuine, thr)))
+	fmt.Fprintf(w, "  threshold sweep:")
+	for _, t := range []float64{0.36, 0.38, 0.40, 0.42, 0.44, 0.46, 0.48, 0.50} {
+		fmt.Fprintf(w, " %.2f: FMR %.2e FNMR %s;", t, fracAtOrAbove(st.impostor, t), pct(fracBelow(st.genuine, t)))
+	}
+	fmt.Fprintln(w)
 	if n := r.GalleryPalms; n > 0 {
 		fmr := matchcore.FMRForFPIR(0.01, n)
 		t := matchcore.ThresholdForFMR(st.impostor, fmr)
