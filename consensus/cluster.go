@@ -63,6 +63,7 @@ type Cluster struct {
 	handlers  sync.WaitGroup // in-flight libp2p stream handlers
 	hmu       sync.RWMutex   // orders handlers.Add against handlers.Wait
 	closed    bool           // guarded by hmu
+	frozen    atomic.Bool    // tests: handlers hang without answering
 }
 
 // New starts the libp2p host, raft and memberlist for one kiosk and returns
@@ -262,6 +263,14 @@ func (c *Cluster) kill() {
 	})
 }
 
+// freeze makes the node look like a crashed machine whose connections are
+// still open: raft stops (no heartbeats, no votes) and forwarded requests are
+// read but never answered, until Shutdown. For tests.
+func (c *Cluster) freeze() {
+	c.frozen.Store(true)
+	c.raft.Shutdown()
+}
+
 // teardown stops whatever start managed to start.
 func (c *Cluster) teardown(graceful bool) error {
 	var errs []error
@@ -298,6 +307,15 @@ func (c *Cluster) teardown(graceful bool) error {
 		}
 		step("gossip")
 	}
+	// Closing the host resets every stream, so raft's replication and
+	// heartbeat goroutines blocked on a hung peer return at once instead of
+	// after the transport's I/O timeout.
+	if c.host != nil {
+		if err := c.host.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("libp2p host: %w", err))
+		}
+		step("libp2p")
+	}
 	if c.raft != nil {
 		c.raft.DeregisterObserver(c.observer)
 		if err := c.raft.Shutdown().Error(); err != nil {
@@ -314,12 +332,6 @@ func (c *Cluster) teardown(graceful bool) error {
 	c.handlers.Wait()
 	c.wg.Wait()
 	step("goroutines")
-	if c.host != nil {
-		if err := c.host.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("libp2p host: %w", err))
-		}
-		step("libp2p")
-	}
 	if c.store != nil {
 		if err := c.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("log store: %w", err))

@@ -153,3 +153,37 @@ func BenchmarkFailover(b *testing.B) {
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/failover")
 	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 }
+
+// A follower's Apply forwarded to a leader that hangs (its connection stays
+// open, it never answers, as when a machine dies) is retried against the new
+// leader as soon as raft elects it, not after a stream or QUIC timeout.
+func TestApplyRetriesWhenLeaderHangs(t *testing.T) {
+	log := newTestLog(t)
+	nodes := startCluster(t, log, 3)
+	old := waitLeader(t, nodes, 10*time.Second)
+	var rest []*testNode
+	for _, n := range nodes {
+		if n != old {
+			rest = append(rest, n)
+		}
+	}
+	// Warm the follower's QUIC connection to the leader.
+	if _, err := rest[0].c.Apply(ctxTimeout(t, 10*time.Second), []byte("warm")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	old.c.freeze()
+	resp, err := rest[0].c.Apply(ctxTimeout(t, 20*time.Second), []byte("during-hang"))
+	took := time.Since(start)
+	if err != nil || string(resp) != "ok:during-hang" {
+		t.Fatalf("Apply during hang = %q, %v", resp, err)
+	}
+	t.Logf("Apply issued when the leader hung completed after %v", took)
+	nl := waitLeader(t, rest, 10*time.Second)
+	if nl == old {
+		t.Fatal("hung leader still leads")
+	}
+	for _, n := range rest {
+		waitFor(t, 10*time.Second, "command applied on "+n.cfg.NodeID, func() bool { return n.fsm.has("during-hang") })
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -199,7 +201,7 @@ func startNode(t testing.TB, cfg Config) *testNode {
 		t.Fatalf("New(%s): %v", cfg.NodeID, err)
 	}
 	n := &testNode{c: c, fsm: fsm, cfg: cfg}
-	t.Cleanup(func() { c.Shutdown() })
+	t.Cleanup(func() { shutdownWatched(t, c) })
 	return n
 }
 
@@ -251,13 +253,29 @@ func startClusterExpect(t testing.TB, log *testLog, n, expect int) []*testNode {
 	wg.Wait()
 	for _, nd := range nodes {
 		if nd != nil {
-			t.Cleanup(func() { nd.c.Shutdown() })
+			t.Cleanup(func() { shutdownWatched(t, nd.c) })
 		}
 	}
 	if len(errs) > 0 {
 		t.Fatalf("start: %v", errors.Join(errs...))
 	}
 	return nodes
+}
+
+// shutdownWatched shuts c down and, should that take suspiciously long,
+// writes every goroutine's stack to a file to debug the hang.
+func shutdownWatched(t testing.TB, c *Cluster) {
+	timer := time.AfterFunc(20*time.Second, func() {
+		f, err := os.CreateTemp("", "consensus-shutdown-hang-*.txt")
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		pprof.Lookup("goroutine").WriteTo(f, 2)
+		fmt.Fprintf(os.Stderr, "Shutdown of %s takes over 20s; stacks in %s\n", c.Self().ID, f.Name())
+	})
+	defer timer.Stop()
+	c.Shutdown()
 }
 
 // waitFor polls cond every few ms until it holds or the deadline passes.

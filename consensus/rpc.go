@@ -76,6 +76,11 @@ func (c *Cluster) serve(s network.Stream, do func(ctx context.Context, payload [
 		s.Reset()
 		return
 	}
+	if c.frozen.Load() {
+		<-c.shutdownC
+		s.Reset()
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.baseCtx, timeout)
 	defer cancel()
 	status, resp := do(ctx, payload)
