@@ -40,9 +40,9 @@ const DefaultThreshold = 0.42
 
 // DefaultGalleryConfig returns the default configuration: Threshold
 // DefaultThreshold, all cores, 512 candidates or 0.1% of the gallery,
-// coarse pass on the probe's canonical pose.
+// coarse pass on the probe's canonical pose and its two rotations.
 func DefaultGalleryConfig() GalleryConfig {
-	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 1}
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 3}
 }
 
 // Validate checks the configuration; errors wrap ErrBadConfig.
