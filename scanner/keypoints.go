@@ -190,6 +190,10 @@ func radialValleys(c []contourPoint, w, h int, centre vec, minProm, minDepth flo
 	return out
 }
 
+// maxPairAngle is the widest gap the two-gap fallbacks accept: gaps between
+// fingers are narrow, the thumb's and the wrist's are not.
+const maxPairAngle = 160 * math.Pi / 180
+
 // fingerValleys picks, among the defects, the three consecutive gaps between
 // the four fingers (index–middle, middle–ring, ring–little) and returns the
 // two outer ones. palmR is the palm's inscribed radius, used for scale.
@@ -233,7 +237,7 @@ func fingerValleys(ds []defect, centre vec, palmR float64) (v1, v3 vec, open vec
 			break
 		}
 		L := c.p.sub(a.p).norm()
-		if L < 0.8*palmR || L > 2.5*palmR || a.open.dot(c.open) < 0.5 {
+		if L < 0.8*palmR || L > 2.5*palmR || a.open.dot(c.open) < 0.5 || max(a.angle, c.angle) > maxPairAngle {
 			continue
 		}
 		nrm := vec{-(c.p.y - a.p.y), c.p.x - a.p.x}.unit()
@@ -257,7 +261,7 @@ func fingerValleys(ds []defect, centre vec, palmR float64) (v1, v3 vec, open vec
 		}
 		e := c.p.sub(a.p)
 		L := e.norm()
-		if L < 0.3*palmR || L >= 0.8*palmR || a.open.dot(c.open) < 0.7 {
+		if L < 0.3*palmR || L >= 0.8*palmR || a.open.dot(c.open) < 0.7 || max(a.angle, c.angle) > maxPairAngle {
 			continue
 		}
 		nrm := vec{-e.y, e.x}.unit()

@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,7 +20,11 @@ func TestRealGenuineOutliers(t *testing.T) {
 	if set == "" {
 		t.Skip("set PALMTILL_OUTLIERS=polyu-nir-hand-dev to run")
 	}
-	root := filepath.Join(dataDir(t), set)
+	root := set
+	if !filepath.IsAbs(set) {
+		root = filepath.Join(dataDir(t), set)
+	}
+	roiInput := os.Getenv("PALMTILL_OUTLIERS_ROI") != "" // images are ROIs already
 	p, _ := NewPipeline(DefaultPipelineConfig())
 	ex, err := matchcore.NewExtractor(matchcore.DefaultExtractorConfig())
 	if err != nil {
@@ -37,9 +42,15 @@ func TestRealGenuineOutliers(t *testing.T) {
 			files, _ := os.ReadDir(filepath.Join(root, side, pd.Name()))
 			for _, f := range files {
 				path := filepath.Join(root, side, pd.Name(), f.Name())
-				res, err := p.Process(Frame{Image: loadImage(t, path)})
-				if err != nil {
-					continue
+				img := loadImage(t, path)
+				var res Result
+				if roiInput {
+					res.ROI = toGrayImage(img)
+				} else {
+					var err error
+					if res, err = p.Process(Frame{Image: img}); err != nil {
+						continue
+					}
 				}
 				tm, err := ex.Extract(res.ROI)
 				if err != nil {
@@ -75,3 +86,10 @@ func fmtF(f float64) string { return strings.TrimRight(strings.TrimRight(strconv
 func strconvF(f float64) string { return fmt.Sprintf("%.3f", f) }
 
 func fmtV(r Result) string { return fmt.Sprintf("valleys %v", r.Valleys) }
+
+func toGrayImage(img image.Image) *image.Gray {
+	g := toGray(img)
+	out := image.NewGray(image.Rect(0, 0, g.w, g.h))
+	copy(out.Pix, g.pix)
+	return out
+}
