@@ -179,25 +179,47 @@ func (id *identity) paintCreases(r *rand.Rand) {
 	}
 }
 
-// paintVeins draws the near-infrared vein tree: a few broad veins rising
-// from the wrist, with branches.
+// paintVeins draws the near-infrared vein pattern: as in real NIR palms, a
+// polygonal network of vessels (nodes on a jittered grid, each joined to its
+// nearest neighbours by slightly bent curves) over a few broad veins rising
+// from the wrist.
 func (id *identity) paintVeins(r *rand.Rand) {
-	n := 3 + r.IntN(3)
-	for i := 0; i < n; i++ {
-		x0 := uni(r, -0.35, 0.35)
-		x3 := x0 + uni(r, -0.3, 0.3)
-		y3 := uni(r, -0.45, -0.1)
-		b := bezier{id.palmPt(x0, 0.6), id.palmPt(x0+0.15*gauss(r), 0.3), id.palmPt(x3+0.15*gauss(r), 0.0), id.palmPt(x3, y3),
-			uni(r, 3, 5), uni(r, 0.15, 0.28), 0.5}
-		id.veins.splat(b)
-		for k := 0; k < 1+r.IntN(3); k++ {
-			t := uni(r, 0.2, 0.8)
-			s := b.at(t)
-			a := uni(r, 0, 2*math.Pi)
-			l := uni(r, 0.1, 0.3) * id.w
-			e := s.add(pt{math.Cos(a) * l, math.Sin(a) * l})
-			id.veins.splat(bezier{s, lerp(s, e, 0.33).add(pt{gauss(r) * 8, gauss(r) * 8}), lerp(s, e, 0.67), e,
-				uni(r, 2, 3.5), uni(r, 0.1, 0.2), 0.7})
+	var nodes []pt
+	for gy := 0; gy < 4; gy++ {
+		for gx := 0; gx < 4; gx++ {
+			if r.Float64() < 0.15 {
+				continue
+			}
+			nodes = append(nodes, pt{-0.42 + 0.28*float64(gx) + 0.09*gauss(r), -0.4 + 0.27*float64(gy) + 0.09*gauss(r)})
 		}
+	}
+	seg := func(a, b pt, w, d float64) {
+		bend := pt{-(b.y - a.y), b.x - a.x}.mul(0.35 * gauss(r))
+		p1, p2 := lerp(a, b, 0.33).add(bend), lerp(a, b, 0.67).add(bend)
+		id.veins.splat(bezier{id.palmPt(a.x, a.y), id.palmPt(p1.x, p1.y), id.palmPt(p2.x, p2.y), id.palmPt(b.x, b.y), w, d, 0.3})
+	}
+	for i, a := range nodes {
+		// Join to the two nearest later nodes (each pair once).
+		best := [2]int{-1, -1}
+		bd := [2]float64{math.Inf(1), math.Inf(1)}
+		for j := i + 1; j < len(nodes); j++ {
+			d := math.Hypot(nodes[j].x-a.x, nodes[j].y-a.y)
+			if d < bd[0] {
+				best[1], bd[1] = best[0], bd[0]
+				best[0], bd[0] = j, d
+			} else if d < bd[1] {
+				best[1], bd[1] = j, d
+			}
+		}
+		for k, j := range best {
+			if j >= 0 && (k == 0 || r.Float64() < 0.6) {
+				seg(a, nodes[j], uni(r, 4, 7), uni(r, 0.07, 0.15))
+			}
+		}
+	}
+	n := 2 + r.IntN(2)
+	for i := 0; i < n; i++ {
+		x0 := uni(r, -0.3, 0.3)
+		seg(pt{x0, 0.62}, pt{x0 + uni(r, -0.2, 0.2), uni(r, -0.1, 0.2)}, uni(r, 6, 9), uni(r, 0.1, 0.18))
 	}
 }

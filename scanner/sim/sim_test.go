@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
 	"testing"
 
 	"github.com/palmtill/palmtill/scanner"
@@ -169,4 +170,68 @@ func TestGuidance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPresentationAttack checks that a printed photo over the scanner still
+// yields a palm (liveness is a later stage's job) and that, in the NIR
+// band, it lacks the vein pattern a live hand shows: the ROI's coarse
+// structure (8-pixel blocks) varies less.
+func TestPresentationAttack(t *testing.T) {
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	cfg.Band = scanner.BandNIR
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Open(ctx)
+	defer d.Close()
+	p, _ := scanner.NewPipeline(scanner.DefaultPipelineConfig())
+	var live, photo float64
+	const people = 6
+	for id := uint64(1); id <= people; id++ {
+		d.Present(id)
+		rl, err := p.Capture(ctx, d, 5)
+		if err != nil {
+			t.Fatalf("live %d: %v", id, err)
+		}
+		d.PresentPhoto(id)
+		rp, err := p.Capture(ctx, d, 5)
+		if err != nil {
+			t.Fatalf("photo %d: %v", id, err)
+		}
+		live += coarseVar(rl.ROI)
+		photo += coarseVar(rp.ROI)
+	}
+	t.Logf("coarse variance: live %.1f, photo %.1f", live/people, photo/people)
+	if photo >= live {
+		t.Errorf("photo's coarse structure (%.1f) not weaker than a live hand's (%.1f)", photo/people, live/people)
+	}
+}
+
+// coarseVar is the variance of 8×8 block means after removing each block
+// row's and column's trend (illumination), i.e. vein-sized structure.
+func coarseVar(g *image.Gray) float64 {
+	const b = 8
+	n := g.Rect.Dx() / b
+	m := make([]float64, n*n)
+	for by := 0; by < n; by++ {
+		for bx := 0; bx < n; bx++ {
+			var s float64
+			for y := 0; y < b; y++ {
+				for x := 0; x < b; x++ {
+					s += float64(g.Pix[(by*b+y)*g.Stride+bx*b+x])
+				}
+			}
+			m[by*n+bx] = s / (b * b)
+		}
+	}
+	var v float64
+	for by := 1; by < n-1; by++ {
+		for bx := 1; bx < n-1; bx++ {
+			l := 4*m[by*n+bx] - m[by*n+bx-1] - m[by*n+bx+1] - m[(by-1)*n+bx] - m[(by+1)*n+bx]
+			v += l * l
+		}
+	}
+	return v / float64((n-2)*(n-2))
 }
