@@ -307,14 +307,12 @@ func (c *Cluster) teardown(graceful bool) error {
 		}
 		step("gossip")
 	}
-	// Closing the host resets every stream, so raft's replication and
-	// heartbeat goroutines blocked on a hung peer return at once instead of
-	// after the transport's I/O timeout.
+	// Reset raft's streams (new dials fail: baseCtx is cancelled), so that
+	// raft's replication and heartbeat goroutines blocked on a hung peer
+	// return at once instead of after the transport's I/O timeout. The host
+	// itself is closed only once raft has stopped using it.
 	if c.host != nil {
-		if err := c.host.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("libp2p host: %w", err))
-		}
-		step("libp2p")
+		resetStreams(c.host, protoRaft)
 	}
 	if c.raft != nil {
 		c.raft.DeregisterObserver(c.observer)
@@ -332,6 +330,12 @@ func (c *Cluster) teardown(graceful bool) error {
 	c.handlers.Wait()
 	c.wg.Wait()
 	step("goroutines")
+	if c.host != nil {
+		if err := c.host.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("libp2p host: %w", err))
+		}
+		step("libp2p")
+	}
 	if c.store != nil {
 		if err := c.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("log store: %w", err))

@@ -130,6 +130,9 @@ func newStreamLayer(ctx context.Context, h host.Host, dialTimeout time.Duration)
 // Dial opens a raft stream to the peer whose ID is address. It ignores dial
 // backoff so that a restarted kiosk is reachable at once.
 func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if err := s.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("raft dial: shutting down: %w", err)
+	}
 	pid, err := peer.Decode(string(address))
 	if err != nil {
 		return nil, fmt.Errorf("raft address %q: %w", address, err)
@@ -152,4 +155,15 @@ func newStream(ctx context.Context, h host.Host, p peer.ID, proto protocol.ID, d
 	defer cancel()
 	dctx = network.WithForceDirectDial(dctx, string(proto))
 	return h.NewStream(dctx, p, proto)
+}
+
+// resetStreams resets every open stream of protocol proto.
+func resetStreams(h host.Host, proto protocol.ID) {
+	for _, conn := range h.Network().Conns() {
+		for _, st := range conn.GetStreams() {
+			if st.Protocol() == proto {
+				st.Reset()
+			}
+		}
+	}
 }
