@@ -245,7 +245,10 @@ func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
 		sc.Motion = clamp01(2 - mv/p.cfg.MaxMotion)
 	}
 	res.Scores = sc
-	res.Quality = math.Min(math.Min(sc.Focus, sc.Exposure), math.Min(sc.Size, sc.Motion))
+	// Motion between frames only tempers quality (best-of-N prefers a still
+	// hand): frames of a moving hand are sharp enough if Focus says so, and
+	// a driver's frames may legitimately differ (a new presentation).
+	res.Quality = math.Min(sc.Focus, math.Min(sc.Exposure, sc.Size)) * (0.85 + 0.15*sc.Motion)
 	res.Guidance = GuidanceOK
 	if res.Quality < p.cfg.GoodQuality {
 		switch {

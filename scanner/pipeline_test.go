@@ -38,9 +38,12 @@ func TestPipelineConfigValidate(t *testing.T) {
 
 // drawHand paints a crude open hand (palm disc, four finger bars, a thumb)
 // on a dark background, rotated by ang around the frame centre.
-func drawHand(w, h int, ang float64) *image.Gray {
+func drawHand(w, h int, ang float64) *image.Gray { return drawHandAt(w, h, ang, 0) }
+
+// drawHandAt is drawHand shifted right by dx pixels.
+func drawHandAt(w, h int, ang, dx float64) *image.Gray {
 	img := image.NewGray(image.Rect(0, 0, w, h))
-	cx, cy := float64(w)/2, float64(h)*0.62
+	cx, cy := float64(w)/2+dx, float64(h)*0.62
 	s := float64(h) / 480
 	c, sn := math.Cos(ang), math.Sin(ang)
 	for y := 0; y < h; y++ {
@@ -214,4 +217,26 @@ func FuzzProcess(f *testing.F) {
 			t.Fatal("nil ROI without error")
 		}
 	})
+}
+
+// TestCaptureMotion checks that a hand jumping between frames lowers the
+// quality of the later frame, without making a sharp frame unusable.
+func TestCaptureMotion(t *testing.T) {
+	p, _ := NewPipeline(DefaultPipelineConfig())
+	a, b := drawHand(640, 480, 0), drawHandAt(640, 480, 0, 60)
+	still, _, err := p.process(Frame{Image: a}, track{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, prev, _ := p.process(Frame{Image: b}, track{})
+	moved, _, err := p.process(Frame{Image: a}, prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Scores.Motion >= 1 || moved.Quality >= still.Quality {
+		t.Fatalf("motion %.2f, quality %.2f after a jump vs %.2f still", moved.Scores.Motion, moved.Quality, still.Quality)
+	}
+	if moved.Quality < p.cfg.MinQuality {
+		t.Fatalf("a sharp frame of a moving hand was made unusable: %.2f", moved.Quality)
+	}
 }
