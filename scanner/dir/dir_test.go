@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/palmtill/palmtill/scanner"
@@ -177,4 +178,48 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("pipeline error %v does not wrap ErrNoPalm", err)
 		}
 	})
+}
+
+// TestRealFolderThroughPipeline replays the shared Tongji whole-hand samples
+// through the capture pipeline, as a kiosk with a dir scanner would.
+func TestRealFolderThroughPipeline(t *testing.T) {
+	root := os.Getenv("PALMTILL_DATA")
+	if root == "" {
+		_, file, _, _ := runtime.Caller(0)
+		root = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
+	}
+	folder := filepath.Join(root, "tongji-hand-samples")
+	if _, err := os.Stat(folder); err != nil {
+		t.Skipf("real palm data not found at %s (set PALMTILL_DATA): %v", folder, err)
+	}
+	ctx := context.Background()
+	d, err := New(Config{Dir: folder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	p, err := scanner.NewPipeline(scanner.DefaultPipelineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		res, err := p.Capture(ctx, d, 1)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("frame %d: %v", n+1, err)
+		}
+		if res.ROI == nil || res.Frame.Source == "" {
+			t.Fatalf("frame %d: no ROI or source", n+1)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no frames")
+	}
 }
