@@ -61,7 +61,7 @@ type Cluster struct {
 	closeErr  error
 	wg        sync.WaitGroup // background goroutines
 	handlers  sync.WaitGroup // in-flight libp2p stream handlers
-	hmu       sync.RWMutex   // orders handlers.Add against handlers.Wait
+	hmu       sync.RWMutex   // orders wg/handlers.Add against their Wait
 	closed    bool           // guarded by hmu
 	frozen    atomic.Bool    // tests: handlers hang without answering
 }
@@ -237,8 +237,14 @@ func (c *Cluster) startRaft(fsm raft.FSM) error {
 	return nil
 }
 
-// goBackground runs f on a goroutine that Shutdown waits for.
+// goBackground runs f on a goroutine that Shutdown waits for. Once Shutdown
+// has begun it does nothing.
 func (c *Cluster) goBackground(f func()) {
+	c.hmu.RLock()
+	defer c.hmu.RUnlock()
+	if c.closed {
+		return
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
