@@ -2,6 +2,7 @@ package matchcore
 
 import (
 	"fmt"
+	"runtime"
 	"math/rand/v2"
 	"testing"
 )
@@ -63,6 +64,10 @@ func BenchmarkIdentify(b *testing.B) {
 	for _, n := range []int{1000, 10000, 100000, 1000000} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(uint64(n), 3))
+			runtime.GC()
+			var ms0 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			before := ms0.HeapAlloc
 			g, err := NewGallery(DefaultGalleryConfig())
 			if err != nil {
 				b.Fatal(err)
@@ -73,6 +78,10 @@ func BenchmarkIdentify(b *testing.B) {
 				}
 			}
 			probe := randomProbe(rng)
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapAlloc-before)/float64(n), "heap-B/template")
 			b.ResetTimer()
 			for b.Loop() {
 				g.Identify(probe)

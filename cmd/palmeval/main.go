@@ -36,6 +36,7 @@ type options struct {
 	extractor      string
 	workers        int
 	reportFile     string
+	worst          int
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	split := flag.String("split", "", "shorthand: tune = palms 1-150, test = palms 151-300")
 	flag.StringVar(&o.extractor, "extractor", "", "JSON object overriding fields of matchcore.DefaultExtractorConfig")
 	flag.StringVar(&o.reportFile, "report", "", "also write the readable report to this file (useful with --json)")
+	flag.IntVar(&o.worst, "worst", 0, "list the N mated probes with the lowest genuine scores")
 	flag.IntVar(&o.workers, "workers", 0, "extraction and search goroutines (0 = GOMAXPROCS)")
 	flag.Parse()
 	var err error
@@ -156,7 +158,7 @@ func run(o options) error {
 		}
 		_, mated := byPalm[prb[i].palm]
 		ms := g.Best(t, len(palmOrder)) // exact scores against every palm
-		r := probeResult{palm: prb[i].palm, mated: mated, scores: make(map[string]float64, len(ms))}
+		r := probeResult{palm: prb[i].palm, path: prb[i].path, mated: mated, scores: make(map[string]float64, len(ms))}
 		if len(ms) > 0 {
 			r.exactTop = ms[0]
 		}
@@ -169,10 +171,13 @@ func run(o options) error {
 		res = append(res, r)
 	}
 	st := computeStats(res)
-	tbytes := 0
+	if o.worst > 0 {
+		printWorst(os.Stderr, res, o.worst)
+	}
+	tbytes, cbytes := 0, 0
 	for _, t := range galT {
 		if t != nil {
-			tbytes = t.Size()
+			tbytes, cbytes = t.Size(), t.Canonical().Size()
 			break
 		}
 	}
@@ -203,7 +208,7 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		printReport(f, o, rep, st, g.Config().Threshold)
+		printReport(f, o, rep, st, g.Config().Threshold, cbytes)
 		if err := f.Close(); err != nil {
 			return err
 		}
@@ -211,7 +216,7 @@ func run(o options) error {
 	if o.jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(rep)
 	}
-	printReport(os.Stdout, o, rep, st, g.Config().Threshold)
+	printReport(os.Stdout, o, rep, st, g.Config().Threshold, cbytes)
 	return nil
 }
 

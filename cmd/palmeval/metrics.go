@@ -10,6 +10,7 @@ import (
 // probeResult is one probe's search outcome.
 type probeResult struct {
 	palm     string
+	path     string
 	mated    bool
 	top      matchcore.Match    // Identify's answer (with the coarse pass)
 	exactTop matchcore.Match    // best over exact scores against every palm

@@ -1,15 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/palmtill/palmtill/matchcore"
 )
 
 func pct(v float64) string { return fmt.Sprintf("%.3f%%", 100*v) }
 
-func printReport(w io.Writer, o options, r report, st stats, thr float64) {
+func printReport(w io.Writer, o options, r report, st stats, thr float64, canonicalBytes int) {
 	fmt.Fprintf(w, "palmeval: gallery %s, probe %s", o.gallery, o.probe)
 	if o.palmsFrom > 0 || o.palmsTo > 0 {
 		fmt.Fprintf(w, ", palms %d-%d", o.palmsFrom, o.palmsTo)
@@ -47,5 +49,20 @@ func printReport(w io.Writer, o options, r report, st stats, thr float64) {
 	}
 	fmt.Fprintf(w, "  extract p50    %.2f ms\n", r.ExtractMs)
 	fmt.Fprintf(w, "  identify p50   %.3f ms (one probe vs %d templates)\n", r.IdentifyMs, r.GalleryImages)
-	fmt.Fprintf(w, "  template       %d bytes\n", r.TemplateBytes)
+	fmt.Fprintf(w, "  template       %d bytes as extracted (with pose variants), %d bytes canonical (what an enrolment stores)\n", r.TemplateBytes, canonicalBytes)
+}
+
+// printWorst lists the n mated probes with the lowest genuine scores.
+func printWorst(w io.Writer, res []probeResult, n int) {
+	var mated []probeResult
+	for _, r := range res {
+		if r.mated {
+			mated = append(mated, r)
+		}
+	}
+	slices.SortFunc(mated, func(a, b probeResult) int { return cmp.Compare(a.scores[a.palm], b.scores[b.palm]) })
+	fmt.Fprintf(w, "lowest genuine scores:\n")
+	for _, r := range mated[:min(n, len(mated))] {
+		fmt.Fprintf(w, "  %s genuine %.4f, top %s %.4f\n", r.path, r.scores[r.palm], r.top.ID, r.top.Score)
+	}
 }
