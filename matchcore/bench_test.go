@@ -2,8 +2,8 @@ package matchcore
 
 import (
 	"fmt"
-	"runtime"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
