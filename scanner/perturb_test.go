@@ -61,8 +61,8 @@ func TestRealHandsPerturbed(t *testing.T) {
 		t.Skip("no whole-hand images")
 	}
 	step := 3
-	if testing.Short() {
-		step = 12
+	if testing.Short() || raceEnabled {
+		step = 24
 	}
 	// PALMTILL_PERTURB_OUT=dir writes every perturbed image (step 1) in the
 	// data set layout, for palmeval --input hand.

@@ -15,7 +15,10 @@ import (
 // as hard as real palms: a few genuine captures fall short, as on Tongji);
 // a person never enrolled must never reach the threshold.
 func TestSimIdentifies(t *testing.T) {
-	const people = 20
+	people := 20
+	if raceEnabled {
+		people = 8
+	}
 	drv, err := New(DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
