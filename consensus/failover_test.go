@@ -99,8 +99,8 @@ func TestLeaderFailoverKeepsAcknowledgedApplies(t *testing.T) {
 		wg.Add(1)
 		go a.run(ctx, &wg)
 	}
-	waitFor(t, 20*time.Second, "applies before the kill", func() bool {
-		return appliers[0].count() >= 20 && appliers[1].count() >= 20
+	waitFor(t, 30*time.Second, "applies before the kill", func() bool {
+		return appliers[0].count() >= 10 && appliers[1].count() >= 10
 	})
 	before := []int{appliers[0].count(), appliers[1].count()}
 	rest, newLeader, took := killLeader(t, nodes)
@@ -108,8 +108,9 @@ func TestLeaderFailoverKeepsAcknowledgedApplies(t *testing.T) {
 
 	// The applier on the new leader's node may have been the killed one's
 	// follower or not; both must keep going.
-	waitFor(t, 20*time.Second, "applies after the failover", func() bool {
-		return appliers[0].count() >= before[0]+20 && appliers[1].count() >= before[1]+20
+	// Progress, not throughput: a loaded CI disk can stall fsyncs for seconds.
+	waitFor(t, 30*time.Second, "applies after the failover", func() bool {
+		return appliers[0].count() >= before[0]+10 && appliers[1].count() >= before[1]+10
 	})
 	cancel()
 	wg.Wait()

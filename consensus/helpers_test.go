@@ -141,7 +141,7 @@ func (w *testLogWriter) Write(p []byte) (int, error) {
 	w.l.mu.Lock()
 	defer w.l.mu.Unlock()
 	w.l.lines = append(w.l.lines, w.name+" "+line)
-	if !w.l.done && testing.Verbose() {
+	if !w.l.done {
 		w.l.t.Log(w.name + " " + line)
 	}
 	return len(p), nil
