@@ -15,10 +15,10 @@ import (
 // as hard as real palms: a few genuine captures fall short, as on Tongji);
 // a person never enrolled must never reach the threshold.
 func TestSimIdentifies(t *testing.T) {
-	people := 20
 	if raceEnabled {
-		people = 8
+		t.Skip("single-goroutine image computation, slow under -race; runs without it")
 	}
+	const people = 20
 	drv, err := New(DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestSimIdentifies(t *testing.T) {
 			t.Logf("person %d: genuine score %.3f below threshold %.3f", i, best, matchcore.DefaultThreshold)
 		}
 	}
-	if below > people/20 {
+	if below > max(1, people/20) {
 		t.Errorf("%d of %d genuine captures below the threshold", below, people)
 	}
 	// A person never enrolled must not match anyone.

@@ -245,3 +245,37 @@ func coarseVar(g *image.Gray) float64 {
 	}
 	return v / float64((n-2)*(n-2))
 }
+
+// TestDriverConcurrent captures from several goroutines at once (small
+// frames), for the race detector.
+func TestDriverConcurrent(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Width, cfg.Height = 96, 72
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d.Open(ctx)
+	defer d.Close()
+	done := make(chan error)
+	for g := 0; g < 3; g++ {
+		go func(g int) {
+			var err error
+			for i := 0; i < 4 && err == nil; i++ {
+				if i%2 == 0 {
+					d.Present(uint64(g))
+				} else {
+					d.Withdraw()
+				}
+				_, err = d.Capture(ctx)
+			}
+			done <- err
+		}(g)
+	}
+	for g := 0; g < 3; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
