@@ -82,6 +82,18 @@ func TestJoinPromoteRemove(t *testing.T) {
 	if st := leader.c.Stats(); st.NumVoters != 3 || st.NumPeers != 2 {
 		t.Fatalf("after remove: %+v", st)
 	}
+
+	// A removed kiosk keeps running and can be joined again without a restart.
+	leaderDo(t, nodes, func(l *testNode) error {
+		_, err := l.c.Join(ctxTimeout(t, 10*time.Second), fourth.c.Self().GossipAddr)
+		return err
+	})
+	waitFor(t, 10*time.Second, "n3 voter again", func() bool {
+		return waitLeader(t, nodes, 10*time.Second).c.member("n3").Suffrage == SuffrageVoter
+	})
+	if resp, err := fourth.c.Apply(ctxTimeout(t, 10*time.Second), []byte("rejoined")); err != nil || string(resp) != "ok:rejoined" {
+		t.Fatalf("Apply on re-joined node = %q, %v", resp, err)
+	}
 }
 
 func TestRemoveRefusesLastVoter(t *testing.T) {
