@@ -1,9 +1,14 @@
 package consensus
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 func TestJoinPromoteRemove(t *testing.T) {
@@ -143,4 +148,50 @@ func TestForeignKioskNeverAdmitted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A libp2p peer that is not a gossip member of the store (it lacks the store
+// secret) cannot open forwarding or raft streams, although QUIC would accept
+// its handshake.
+func TestStrangerPeerCannotOpenStreams(t *testing.T) {
+	log := newTestLog(t)
+	cfg := testConfig(t, log, "guarded")
+	cfg.BootstrapExpect = 1
+	n := startNode(t, cfg)
+	waitLeader(t, []*testNode{n}, 10*time.Second)
+
+	key, err := loadOrCreateKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := newPeerGater()
+	open.allow(n.c.peerID) // the stranger itself would dial anyone
+	stranger, err := newHost(key, netip.MustParseAddrPort("127.0.0.1:0"), open, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stranger.Close() })
+	target := n.c.host.ID()
+	stranger.Peerstore().AddAddrs(target, n.c.host.Addrs(), time.Hour)
+	for _, proto := range []protocol.ID{protoApply, protoRaft, protoStatus} {
+		s, err := func() (network.Stream, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return stranger.NewStream(ctx, target, proto)
+		}()
+		if err == nil {
+			s.Reset()
+			t.Fatalf("stranger opened a %s stream", proto)
+		}
+		t.Logf("%s refused: %v", proto, err)
+	}
+	// Control: once admitted (as gossip would), the same peer gets through.
+	n.c.gater.allow(stranger.ID())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := stranger.NewStream(network.WithForceDirectDial(ctx, "test"), target, protoStatus)
+	if err != nil {
+		t.Fatalf("admitted peer refused: %v", err)
+	}
+	s.Reset()
 }
