@@ -1,6 +1,23 @@
 package sim
 
-import "math"
+import (
+	"math"
+	"sync"
+)
+
+// floatPool recycles frame-sized float buffers between renders.
+var floatPool sync.Pool
+
+func getFloats(n int) []float32 {
+	if p, ok := floatPool.Get().(*[]float32); ok && cap(*p) >= n {
+		b := (*p)[:n]
+		clear(b)
+		return b
+	}
+	return make([]float32, n)
+}
+
+func putFloats(b []float32) { floatPool.Put(&b) }
 
 // gaussBlur blurs buf in place with a separable Gaussian of the given sigma
 // (no-op below 0.3 pixels).
@@ -9,6 +26,9 @@ func gaussBlur(buf []float32, W, H int, sigma float64) {
 		return
 	}
 	rad := int(math.Ceil(2.5 * sigma))
+	if sigma < 0.75 {
+		rad = 1 // a 3-tap kernel is exact enough for slight defocus
+	}
 	k := make([]float32, 2*rad+1)
 	var sum float32
 	for i := -rad; i <= rad; i++ {
@@ -18,7 +38,8 @@ func gaussBlur(buf []float32, W, H int, sigma float64) {
 	for i := range k {
 		k[i] /= sum
 	}
-	tmp := make([]float32, len(buf))
+	tmp := getFloats(len(buf))
+	defer putFloats(tmp)
 	for y := 0; y < H; y++ {
 		row, out := buf[y*W:(y+1)*W], tmp[y*W:(y+1)*W]
 		for x := 0; x < W; x++ {
@@ -47,7 +68,9 @@ func gaussBlur(buf []float32, W, H int, sigma float64) {
 func motionBlur(buf []float32, W, H int, length, ang float64) {
 	n := int(math.Ceil(length))
 	dx, dy := math.Cos(ang), math.Sin(ang)
-	src := append([]float32(nil), buf...)
+	src := getFloats(len(buf))
+	defer putFloats(src)
+	copy(src, buf)
 	for y := 0; y < H; y++ {
 		for x := 0; x < W; x++ {
 			var acc float32

@@ -35,6 +35,37 @@ type identity struct {
 	tw, th                    int
 	princ, wrink, fine, veins *layer
 	albedo                    *layer // multiplicative variation around 1
+	// packed interleaves princ, wrink, fine and albedo per texel so that one
+	// bilinear lookup reads all four.
+	packed []float32
+}
+
+// pack fills packed from the four layers.
+func (id *identity) pack() {
+	n := id.tw * id.th
+	id.packed = make([]float32, 4*n)
+	for i := 0; i < n; i++ {
+		id.packed[4*i] = id.princ.v[i]
+		id.packed[4*i+1] = id.wrink.v[i]
+		id.packed[4*i+2] = id.fine.v[i]
+		id.packed[4*i+3] = id.albedo.v[i]
+	}
+	id.princ, id.wrink, id.fine, id.albedo = nil, nil, nil, nil
+}
+
+// sample4 reads the packed layers bilinearly at (x, y), which must lie
+// inside [0, tw-1) × [0, th-1).
+func (id *identity) sample4(x, y float64) (out [4]float32) {
+	x0, y0 := int(x), int(y)
+	fx, fy := float32(x-float64(x0)), float32(y-float64(y0))
+	w00, w01, w10, w11 := (1-fx)*(1-fy), fx*(1-fy), (1-fx)*fy, fx*fy
+	i := 4 * (y0*id.tw + x0)
+	j := i + 4*id.tw
+	p := id.packed
+	for k := 0; k < 4; k++ {
+		out[k] = p[i+k]*w00 + p[i+4+k]*w01 + p[j+k]*w10 + p[j+4+k]*w11
+	}
+	return out
 }
 
 // texOrigin returns the hand coordinates of texel (0,0).
@@ -113,6 +144,7 @@ func buildIdentity(seed uint64) *identity {
 	id.paintVeins(r)
 	id.albedo.valueNoise(r, 40, 0.07)
 	id.albedo.valueNoise(r, 12, 0.03)
+	id.pack()
 	return id
 }
 

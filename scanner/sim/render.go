@@ -194,7 +194,8 @@ func (h *hand) sdf(u, v float64) float64 {
 // render draws one frame of identity id in pose ps.
 func render(cfg Config, id *identity, ps pose, r *rand.Rand) *image.Gray {
 	W, H := cfg.Width, cfg.Height
-	buf := make([]float32, W*H)
+	buf := getFloats(W * H)
+	defer putFloats(buf)
 	h := newHand(id, ps)
 	nir := cfg.Band == scanner.BandNIR
 
@@ -273,17 +274,17 @@ func render(cfg Config, id *identity, ps pose, r *rand.Rand) *image.Gray {
 		nu, nv := u*iw, v*ih
 		su := u + wp[0]*nu*nv + wp[1]*nu*nu + wp[2]*nv*nv - org.x
 		sv := v + wp[3]*nu*nv + wp[4]*nu*nu + wp[5]*nv*nv - org.y
-		var lines float64
+		var lines, albv float64
 		if su > 0 && sv > 0 && su < float64(id.tw-1) && sv < float64(id.th-1) {
+			t := id.sample4(su, sv)
+			albv = float64(t[3])
 			if nir {
-				lines = 0.3*ps.cP*float64(id.princ.sample(su, sv)) + 0.15*ps.cR*float64(id.wrink.sample(su, sv)) +
-					0.1*ps.cF*float64(id.fine.sample(su, sv))
+				lines = 0.3*ps.cP*float64(t[0]) + 0.15*ps.cR*float64(t[1]) + 0.1*ps.cF*float64(t[2])
 				if !ps.flat {
 					lines += ps.cV * float64(id.veins.sample(su, sv))
 				}
 			} else {
-				lines = ps.cP*float64(id.princ.sample(su, sv)) + ps.cR*float64(id.wrink.sample(su, sv)) +
-					ps.cF*float64(id.fine.sample(su, sv))
+				lines = ps.cP*float64(t[0]) + ps.cR*float64(t[1]) + ps.cF*float64(t[2])
 			}
 		}
 		// Fade the palm texture out towards the texture's edges.
@@ -291,7 +292,7 @@ func render(cfg Config, id *identity, ps pose, r *rand.Rand) *image.Gray {
 		if edge < 1 {
 			lines *= max(edge, 0)
 		}
-		alb := 1 + float64(id.albedo.sample(su, sv))*max(min(edge, 1), 0) +
+		alb := 1 + albv*max(min(edge, 1), 0) +
 			float64(ps.transient.sample(su*transientScale, sv*transientScale))
 		shade := 1.0
 		if !ps.flat {
