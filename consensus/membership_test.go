@@ -186,12 +186,19 @@ func TestStrangerPeerCannotOpenStreams(t *testing.T) {
 		t.Logf("%s refused: %v", proto, err)
 	}
 	// Control: once admitted (as gossip would), the same peer gets through.
+	// The gated connection may still be cached on the stranger's side, so
+	// drop it and retry until a fresh one is made.
 	n.c.gater.allow(stranger.ID())
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := stranger.NewStream(network.WithForceDirectDial(ctx, "test"), target, protoStatus)
-	if err != nil {
-		t.Fatalf("admitted peer refused: %v", err)
-	}
-	s.Reset()
+	waitFor(t, 10*time.Second, "the admitted peer to get a stream", func() bool {
+		stranger.Network().ClosePeer(target)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := stranger.NewStream(network.WithForceDirectDial(ctx, "test"), target, protoStatus)
+		if err != nil {
+			t.Logf("admitted peer: %v", err)
+			return false
+		}
+		s.Reset()
+		return true
+	})
 }
