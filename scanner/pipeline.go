@@ -182,11 +182,12 @@ func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
 	var (
 		loc       located
 		reasonErr string
+		fill      float64
 	)
 	for k, t := range []float64{(thr + lo) / 2, thr, (thr + hi) / 2} {
 		loc = locate(small, sw, sh, t)
-		if k == 0 && loc.fill > 0.85 {
-			return noPalm(res, GuidanceMoveAway, fmt.Sprintf("hand fills %.0f%% of the frame", 100*loc.fill))
+		if k == 0 {
+			fill = loc.fill
 		}
 		if loc.noHand != "" {
 			if k == 0 {
@@ -202,6 +203,9 @@ func (p *Pipeline) process(f Frame, prev track) (Result, track, error) {
 		}
 	}
 	if !loc.ok {
+		if fill > 0.85 {
+			return noPalm(res, GuidanceMoveAway, fmt.Sprintf("hand fills %.0f%% of the frame", 100*fill))
+		}
 		return noPalm(res, GuidanceSpreadFingers, reasonErr)
 	}
 	v1, v3, open := loc.v1, loc.v3, loc.open
