@@ -205,6 +205,14 @@ func (c *Cluster) startRaft(fsm raft.FSM) error {
 	rc.SnapshotInterval = c.cfg.SnapshotInterval
 	rc.SnapshotThreshold = c.cfg.SnapshotThreshold
 	rc.TrailingLogs = c.cfg.TrailingLogs
+	rc.MaxAppendEntries = c.cfg.MaxAppendEntries
+	if rc.MaxAppendEntries == 0 {
+		rc.MaxAppendEntries = 512
+	}
+	// Let the leader take every command queued while it synced the last batch
+	// (up to MaxAppendEntries) into the next one: group commit.
+	rc.BatchApplyCh = true
+	rc.NoSnapshotRestoreOnStart = c.cfg.PersistentFSM
 	// A removed kiosk keeps running as a follower outside the configuration,
 	// so that "palmctl join" can add it back without a restart.
 	rc.ShutdownOnRemove = false

@@ -99,6 +99,7 @@ func New(cfg Config) (n *Node, err error) {
 	ccfg.BootstrapExpect = cfg.BootstrapExpect
 	ccfg.Join = cfg.Join
 	ccfg.Logger = n.log
+	ccfg.PersistentFSM = true // replication.FSM keeps its state in Badger and skips replayed entries
 	if n.cluster, err = consensus.New(ccfg, n.fsm); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
