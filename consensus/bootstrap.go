@@ -176,7 +176,12 @@ func (c *Cluster) joinLoop() {
 			c.log.Info("joined gossip", "contacted", n)
 			return
 		}
-		c.log.Warn("gossip join failed, will retry", "addrs", c.cfg.Join, "error", err, "retry_in", wait)
+		if err != nil && strings.Contains(err.Error(), "decrypt") {
+			c.log.Error("gossip join refused: the kiosks at these addresses belong to another store or hold another store secret; check --store-id and --secret-file",
+				"addrs", c.cfg.Join, "error", err, "retry_in", wait)
+		} else {
+			c.log.Warn("gossip join failed, will retry", "addrs", c.cfg.Join, "error", err, "retry_in", wait)
+		}
 		select {
 		case <-c.shutdownC:
 			return

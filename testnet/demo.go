@@ -164,6 +164,9 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := d.intruder(ctx, survivors[0]); err != nil {
+		return err
+	}
 	d.say("restarting %s (killed earlier) on its old data", leader.Name)
 	if err := leader.Start(); err != nil {
 		return err
@@ -332,6 +335,41 @@ func (d *demo) joinKiosk(ctx context.Context, survivors []*Kiosk) (*Kiosk, error
 	}
 	d.say("%s caught up and was promoted to voter", k.Name)
 	return k, nil
+}
+
+// intruder starts a kiosk that holds another store secret and points it at the store: it must
+// never be admitted, both sides must say why, and palmctl join must refuse it.
+func (d *demo) intruder(ctx context.Context, via *Kiosk) error {
+	other, err := NewStore(filepath.Join(d.cfg.Dir, "intruder"), d.store.StoreID, d.store.Bins)
+	if err != nil {
+		return err
+	}
+	k, err := other.AddKiosk(0, []string{via.GossipAddr})
+	if err != nil {
+		return err
+	}
+	k.Args[2] = "intruder" // --name
+	if err := k.Start(); err != nil {
+		return err
+	}
+	defer k.Kill()
+	d.say("a kiosk with another store's secret tries to join at %s", via.GossipAddr)
+	err = WaitFor(20*time.Second, "the intruder to log why it is not admitted", func() (bool, string) {
+		return strings.Contains(k.LogTail(20000), "another store secret"), "nothing logged yet"
+	})
+	d.check(err == nil, "the intruder's log says why it is refused (gossip it cannot decrypt: another store or secret)")
+	_, jerr := d.store.Palmctl(ctx, via, "join", k.GossipAddr)
+	d.check(jerr != nil && strings.Contains(jerr.Error(), "another store"), "palmctl join refuses it: %s", short(jerr))
+	st, err := status(via)
+	if err != nil {
+		return err
+	}
+	admitted := false
+	for _, m := range st.Members {
+		admitted = admitted || m.APIAddr == k.HTTPAddr || m.ID == "intruder"
+	}
+	d.check(!admitted, "the store's members never include it")
+	return nil
 }
 
 func (d *demo) reconcile(ctx context.Context, via *Kiosk) error {
