@@ -105,23 +105,24 @@ func (r *reconciler) run(ctx context.Context) {
 		r.st.NextRun = next
 		r.mu.Unlock()
 		timer := time.NewTimer(time.Until(next))
-		var reply chan result
+		var replies []chan result
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return
 		case <-timer.C:
-		case reply = <-r.trigger:
+		case reply := <-r.trigger:
+			replies = append(replies, reply)
 			timer.Stop()
 		}
 		if r.cl == nil || !r.n.cluster.IsLeader() {
-			if reply != nil {
+			for _, reply := range replies {
 				reply <- result{err: errors.New("this kiosk is not the leader: reconciliation runs on the leader")}
 			}
 			continue
 		}
-		rep, err := r.uploadAll(ctx)
-		if reply != nil {
+		rep, err := r.uploadAll(ctx, &replies)
+		for _, reply := range replies {
 			reply <- result{rep: rep, err: err}
 		}
 	}
@@ -138,8 +139,10 @@ func nextClock(now time.Time, at time.Duration) time.Time {
 }
 
 // uploadAll uploads every charge past the mark, batch by batch, retrying an unreachable cloud
-// with capped exponential backoff until it answers, leadership is lost or ctx ends.
-func (r *reconciler) uploadAll(ctx context.Context) (ReconcileReport, error) {
+// with capped exponential backoff until it answers, leadership is lost or ctx ends. An on-demand
+// request that arrives during a backoff cuts it short (ops just restored the link) and joins
+// replies, to be answered when the run ends.
+func (r *reconciler) uploadAll(ctx context.Context, replies *[]chan result) (ReconcileReport, error) {
 	rep := ReconcileReport{Leader: r.n.ID()}
 	backoff := 200 * time.Millisecond
 	for {
@@ -170,6 +173,8 @@ func (r *reconciler) uploadAll(ctx context.Context) (ReconcileReport, error) {
 			case <-ctx.Done():
 				return rep, ctx.Err()
 			case <-time.After(backoff):
+			case reply := <-r.trigger:
+				*replies = append(*replies, reply)
 			}
 			backoff = min(backoff*2, 30*time.Second)
 			continue

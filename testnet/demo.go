@@ -387,6 +387,10 @@ func (d *demo) reconcile(ctx context.Context, via *Kiosk) error {
 		return err
 	}
 	d.say("palmctl: %s", strings.TrimSpace(out))
+	cl := cloud.NewClient("http://"+d.store.CloudAddr, &http.Client{Timeout: 10 * time.Second})
+	if tot, err := cl.Totals(ctx, d.store.StoreID); err == nil {
+		d.say("cloud now holds %d charges in %d batches (%d re-sent duplicates ignored)", tot.Charges, tot.Batches, tot.Duplicates)
+	}
 	return nil
 }
 
