@@ -61,14 +61,27 @@ func BenchmarkCompare(b *testing.B) {
 }
 
 func BenchmarkIdentify(b *testing.B) {
-	for _, n := range []int{1000, 10000, 100000, 1000000} {
+	benchmarkIdentify(b, DefaultGalleryConfig(), []int{1000, 10000, 100000, 1000000})
+}
+
+// BenchmarkIdentifyCanonicalCoarse is BenchmarkIdentify with the coarse
+// pass on the probe's canonical pose only (CoarsePoses 1) and 128
+// candidates: the fast setting for well-aligned captures.
+func BenchmarkIdentifyCanonicalCoarse(b *testing.B) {
+	cfg := DefaultGalleryConfig()
+	cfg.CoarsePoses, cfg.Candidates = 1, 128
+	benchmarkIdentify(b, cfg, []int{100000, 1000000})
+}
+
+func benchmarkIdentify(b *testing.B, cfg GalleryConfig, sizes []int) {
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(uint64(n), 3))
 			runtime.GC()
 			var ms0 runtime.MemStats
 			runtime.ReadMemStats(&ms0)
 			before := ms0.HeapAlloc
-			g, err := NewGallery(DefaultGalleryConfig())
+			g, err := NewGallery(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -78,14 +91,15 @@ func BenchmarkIdentify(b *testing.B) {
 				}
 			}
 			probe := randomProbe(rng)
+			b.ResetTimer()
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			b.ReportMetric(float64(ms.HeapAlloc-before)/float64(n), "heap-B/template")
-			b.ResetTimer()
+			perTemplate := float64(ms.HeapAlloc-before) / float64(n)
 			for b.Loop() {
 				g.Identify(probe)
 			}
+			b.ReportMetric(perTemplate, "heap-B/template")
 		})
 	}
 }
