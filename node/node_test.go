@@ -391,10 +391,13 @@ func TestReconciliationResumesWithoutDoubling(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rep, err := s.client(l).Reconcile(ctx)
-	if err != nil {
-		t.Fatalf("reconcile: %v", err)
-	}
+	// The first attempts fail (lost acknowledgement, then the cloud is down): the call says so
+	// and the upload retries in the background; ops call again until it reports success.
+	var rep ReconcileReport
+	waitUntil(t, 30*time.Second, "a successful reconciliation", func() bool {
+		rep, err = s.client(l).Reconcile(ctx)
+		return err == nil
+	})
 	if rep.UpToSeq == 0 {
 		t.Fatalf("report %+v", rep)
 	}

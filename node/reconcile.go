@@ -168,6 +168,11 @@ func (r *reconciler) uploadAll(ctx context.Context, replies *[]chan result) (Rec
 			}
 			r.n.metrics.reconcileErrors.Inc()
 			r.setRetrying(true)
+			// Whoever asked for this run hears now that the cloud is down; the run goes on.
+			for _, reply := range *replies {
+				reply <- result{err: fmt.Errorf("cloud unreachable (%v): the upload keeps retrying in the background", err)}
+			}
+			*replies = nil
 			r.n.log.Warn("cloud upload failed; retrying", "batch", b.BatchID, "in", backoff, "err", err)
 			select {
 			case <-ctx.Done():

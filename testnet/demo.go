@@ -294,7 +294,7 @@ func (d *demo) cloudDown(ctx context.Context, survivors []*Kiosk) error {
 	if err := d.steady(ctx, survivors, 10); err != nil {
 		return err
 	}
-	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	_, err := survivors[0].Client.Reconcile(rctx)
 	d.check(err != nil, "reconciliation with the cloud down is refused, checkout unaffected (%v)", short(err))
