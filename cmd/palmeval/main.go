@@ -37,6 +37,8 @@ type options struct {
 	workers        int
 	reportFile     string
 	worst          int
+	candidates     int
+	coarsePoses    int
 }
 
 func main() {
@@ -54,6 +56,8 @@ func main() {
 	split := flag.String("split", "", "shorthand: tune = palms 1-150, test = palms 151-300")
 	flag.StringVar(&o.extractor, "extractor", "", "JSON object overriding fields of matchcore.DefaultExtractorConfig")
 	flag.StringVar(&o.reportFile, "report", "", "also write the readable report to this file (useful with --json)")
+	flag.IntVar(&o.candidates, "candidates", 0, "override GalleryConfig.Candidates (exact rescoring budget)")
+	flag.IntVar(&o.coarsePoses, "coarse-poses", 0, "override GalleryConfig.CoarsePoses")
 	flag.IntVar(&o.worst, "worst", 0, "list the N mated probes with the lowest genuine scores")
 	flag.IntVar(&o.workers, "workers", 0, "extraction and search goroutines (0 = GOMAXPROCS)")
 	flag.Parse()
@@ -128,6 +132,12 @@ func run(o options) error {
 	}
 	gcfg := matchcore.DefaultGalleryConfig()
 	gcfg.Workers = o.workers
+	if o.candidates > 0 {
+		gcfg.Candidates = o.candidates
+	}
+	if o.coarsePoses > 0 {
+		gcfg.CoarsePoses = o.coarsePoses
+	}
 	g, err := matchcore.NewGallery(gcfg)
 	if err != nil {
 		return err
