@@ -8,8 +8,8 @@ import (
 )
 
 // ExtractorConfig sets how palm ROI images are normalised and coded.
-// Templates are comparable only when made with the same Grid and
-// Orientations (Compare scores incompatible templates 0, Gallery.Add
+// Templates are comparable only when made with the same Grid, Orientations
+// and CoarseGrid (Compare scores incompatible templates 0, Gallery.Add
 // rejects them).
 type ExtractorConfig struct {
 	// WorkSize is the side in pixels of the square image the ROI is
@@ -147,6 +147,8 @@ func NewExtractor(cfg ExtractorConfig) (*Extractor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.PoseRotations = slices.Clone(cfg.PoseRotations)
+	cfg.PoseScales = slices.Clone(cfg.PoseScales)
 	e := &Extractor{cfg: cfg}
 	add := func(rotDeg, scale float64) {
 		pc := cfg
@@ -180,7 +182,12 @@ func NewExtractor(cfg ExtractorConfig) (*Extractor, error) {
 }
 
 // Config returns the configuration the extractor was built with.
-func (e *Extractor) Config() ExtractorConfig { return e.cfg }
+func (e *Extractor) Config() ExtractorConfig {
+	c := e.cfg
+	c.PoseRotations = slices.Clone(c.PoseRotations)
+	c.PoseScales = slices.Clone(c.PoseScales)
+	return c
+}
 
 // gaborBank builds zero-mean, unit-L1 even Gabor filters, interleaved by
 // orientation.
