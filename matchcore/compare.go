@@ -34,8 +34,12 @@ func Compare(a, b *Template) float64 {
 		return 0
 	}
 	s := preparePoses(a).score(b)
-	for _, v := range b.variants {
-		s = max(s, prepare(b.variantTemplate(v), MaxShift).score(a))
+	if len(b.variants) > 0 {
+		var vs poseSet
+		for _, v := range b.variants {
+			vs = append(vs, prepare(b.variantTemplate(v), MaxShift))
+		}
+		s = max(s, vs.score(a))
 	}
 	return s
 }
@@ -63,7 +67,7 @@ func (ps poseSet) score(b *Template) float64 {
 	if exhaustiveSearch {
 		best := 0.0
 		for _, p := range ps {
-			best = max(best, p.scoreWords(b.code, b.mask))
+			best = max(best, p.score(b))
 		}
 		return best
 	}
@@ -144,20 +148,26 @@ func invSqrtN(n int) float32 {
 	return float32(1 / math.Sqrt(float64(n)))
 }
 
-// scoreAt is the normalised score of one shift (dy, and dx index k).
+// scoreAt is the normalised score of one shift (dy, and dx = k-s) on all
+// rows, shifting the prepared template's rows on the fly.
 func (p *prepared) scoreAt(bcode, bmask []uint64, dy, k int) float64 {
 	a := p.t
 	pw := planesWords(a.planes)
+	dx := k - p.s
 	r0, r1 := max(0, -dy), min(a.rows, a.rows-dy)
+	if r1 <= r0 {
+		return 0
+	}
 	bc := bcode[(r0+dy)*pw : (r1+dy)*pw]
 	bm := bmask[(r0+dy)*pw : (r1+dy)*pw]
-	ac := p.code[k][r0*pw : r1*pw]
-	am := p.mask[k][r0*pw : r1*pw]
+	ac := a.code[r0*pw : r1*pw]
+	am := a.mask[r0*pw : r1*pw]
+	bc, bm, am = bc[:len(ac)], bm[:len(ac)], am[:len(ac)]
 	diff, n := 0, 0
 	for i := range ac {
-		m := am[i] & bm[i]
+		m := shiftHalves(am[i], dx, p.colMask) & bm[i]
 		n += bits.OnesCount64(m)
-		diff += bits.OnesCount64((ac[i] ^ bc[i]) & m)
+		diff += bits.OnesCount64((shiftHalves(ac[i], dx, p.colMask) ^ bc[i]) & m)
 	}
 	return p.normScore(diff, n)
 }
@@ -166,12 +176,13 @@ func (p *prepared) scoreAt(bcode, bmask []uint64, dy, k int) float64 {
 // every dx in [-s, s], so that the inner comparison loop is aligned word
 // operations only.
 type prepared struct {
-	t          *Template
-	s          int
-	code, mask [][]uint64 // index dx+s
+	t       *Template
+	s       int
+	colMask uint32
 	// sample holds, per dx+s, the code and mask words (interleaved word by
 	// word) of the rows s, s+sampleRows, ... that stay inside the grid for
-	// every dy in [-s,s]: the first search stage reads only these.
+	// every dy in [-s,s], shifted by dx: the first search stage reads only
+	// these; the second shifts the rows it needs on the fly.
 	sample  [][]uint64
 	nSample int
 	norm    float64 // normFrac * total bits
@@ -179,25 +190,21 @@ type prepared struct {
 }
 
 func prepare(t *Template, s int) *prepared {
-	p := &prepared{t: t, s: s, code: make([][]uint64, 2*s+1), mask: make([][]uint64, 2*s+1)}
+	p := &prepared{t: t, s: s, colMask: uint32(uint64(1)<<uint(t.cols) - 1)}
 	pw := planesWords(t.planes)
-	colMask := uint32(uint64(1)<<uint(t.cols) - 1)
+	for r := s; r+s < t.rows; r += sampleRows {
+		p.nSample++
+	}
+	per := 2 * pw * p.nSample
+	backing := make([]uint64, 0, (2*s+1)*per)
 	for dx := -s; dx <= s; dx++ {
-		c := make([]uint64, len(t.code))
-		m := make([]uint64, len(t.mask))
-		for i := range t.code {
-			c[i] = shiftHalves(t.code[i], dx, colMask)
-			m[i] = shiftHalves(t.mask[i], dx, colMask)
-		}
-		p.code[dx+s], p.mask[dx+s] = c, m
-		var sm []uint64
+		start := len(backing)
 		for r := s; r+s < t.rows; r += sampleRows {
 			for w := 0; w < pw; w++ {
-				sm = append(sm, c[r*pw+w], m[r*pw+w])
+				backing = append(backing, shiftHalves(t.code[r*pw+w], dx, p.colMask), shiftHalves(t.mask[r*pw+w], dx, p.colMask))
 			}
 		}
-		p.sample = append(p.sample, sm)
-		p.nSample = len(sm) / (2 * pw)
+		p.sample = append(p.sample, backing[start:len(backing):len(backing)])
 	}
 	total := t.rows * t.cols * t.planes
 	p.norm = normFrac * float64(total)
@@ -217,35 +224,13 @@ func shiftHalves(w uint64, dx int, colMask uint32) uint64 {
 	return uint64(lo&colMask) | uint64(hi&colMask)<<32
 }
 
-// score compares the prepared template with b over all shifts.
+// score compares the prepared template with b over all shifts, on all
+// rows (exhaustive; the gallery uses poseSet.score).
 func (p *prepared) score(b *Template) float64 {
-	return p.scoreWords(b.code, b.mask)
-}
-
-// scoreWords is score for a template given by its fine code and mask words.
-func (p *prepared) scoreWords(bcode, bmask []uint64) float64 {
-	a := p.t
-	pw := planesWords(a.planes)
 	best := 0.0
 	for dy := -p.s; dy <= p.s; dy++ {
-		r0, r1 := max(0, -dy), min(a.rows, a.rows-dy) // rows of a
-		if r1 <= r0 {
-			continue
-		}
-		bc := bcode[(r0+dy)*pw : (r1+dy)*pw]
-		bm := bmask[(r0+dy)*pw : (r1+dy)*pw]
-		for k := range p.code {
-			ac := p.code[k][r0*pw : r1*pw]
-			am := p.mask[k][r0*pw : r1*pw]
-			diff, n := 0, 0
-			for i := range ac {
-				m := am[i] & bm[i]
-				n += bits.OnesCount64(m)
-				diff += bits.OnesCount64((ac[i] ^ bc[i]) & m)
-			}
-			if s := p.normScore(diff, n); s > best {
-				best = s
-			}
+		for k := 0; k <= 2*p.s; k++ {
+			best = max(best, p.scoreAt(b.code, b.mask, dy, k))
 		}
 	}
 	return best
