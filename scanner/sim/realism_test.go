@@ -92,7 +92,8 @@ func TestRealismQuick(t *testing.T) {
 	mi, si := meanSD(imp)
 	t.Logf("genuine %s", summary(gen))
 	t.Logf("impostor %s", summary(imp))
-	t.Logf("dprime %.3f eer %.4f", (mg-mi)/math.Sqrt((sg*sg+si*si)/2), eer(gen, imp))
+	t.Logf("dprime %.3f eer %.4f; genuine below matchcore's threshold %.2f: %d/%d", (mg-mi)/math.Sqrt((sg*sg+si*si)/2), eer(gen, imp),
+		matchcore.DefaultThreshold, belowAt(gen, matchcore.DefaultThreshold), len(gen))
 }
 
 func meanSD(v []float64) (float64, float64) {
@@ -123,3 +124,17 @@ func eer(gen, imp []float64) float64 {
 	}
 	return best
 }
+
+func init() {
+	belowAt = func(gen []float64, th float64) int {
+		n := 0
+		for _, g := range gen {
+			if g < th {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+var belowAt func([]float64, float64) int

@@ -276,12 +276,12 @@ func render(cfg Config, id *identity, ps pose, r *rand.Rand) *image.Gray {
 		sv := v + wp[3]*nu*nv + wp[4]*nu*nu + wp[5]*nv*nv - org.y
 		var lines, albv float64
 		if su > 0 && sv > 0 && su < float64(id.tw-1) && sv < float64(id.th-1) {
-			t := id.sample4(su, sv)
+			t := id.sample5(su, sv)
 			albv = float64(t[3])
 			if nir {
 				lines = 0.3*ps.cP*float64(t[0]) + 0.15*ps.cR*float64(t[1]) + 0.1*ps.cF*float64(t[2])
 				if !ps.flat {
-					lines += ps.cV * float64(id.veins.sample(su, sv))
+					lines += ps.cV * float64(t[4])
 				}
 			} else {
 				lines = ps.cP*float64(t[0]) + ps.cR*float64(t[1]) + ps.cF*float64(t[2])
