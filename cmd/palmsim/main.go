@@ -25,7 +25,7 @@ func main() {
 	var (
 		palms   = flag.Int("palms", 100, "number of simulated palms")
 		samples = flag.Int("samples", 10, "captures per palm on each side (gallery and probe)")
-		seed    = flag.Int64("seed", 1, "seed: picks the identities")
+		seed    = flag.Int64("seed", 1, "picks the identities (and, with --hand, the capture variation)")
 		out     = flag.String("out", "", "output folder (required)")
 		roi     = flag.Bool("roi", false, "write ROIs cut out by the capture pipeline")
 		hand    = flag.Bool("hand", false, "write whole-hand frames")
