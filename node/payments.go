@@ -108,7 +108,9 @@ func (n *Node) enrol(ctx context.Context, r *http.Request, req EnrolRequest) (*E
 		if m, ok := n.currentGallery().Identify(t); ok && m.ID != req.CustomerID {
 			return nil, errf(http.StatusConflict, "palm_enrolled", "this palm is already enrolled for another customer")
 		}
-		b, err := t.MarshalBinary()
+		// The gallery needs only the canonical pose of an enrolled capture (the pose variants
+		// serve probes): 1.9 KB instead of 17 KB per template in the log and the state.
+		b, err := t.Canonical().MarshalBinary()
 		if err != nil {
 			return nil, err
 		}
