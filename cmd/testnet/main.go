@@ -1,7 +1,7 @@
 // Command testnet runs a whole palmtill store on this machine and breaks it on purpose.
 //
 //	go run ./cmd/testnet demo [--json] [--kiosks 3] [--customers 50] [--checkouts 30] [--dir DIR]
-//	go run ./cmd/testnet bench [--kiosks 3] [--customers 50] [--checkouts 1000]
+//	go run ./cmd/testnet bench [--kiosks 3] [--customers 50] [--checkouts 1000] [--sequential]
 //
 // The demo builds the binaries, starts a cloud receiver and the kiosks on 127.0.0.1, lets them
 // form a store, enrols customers, takes payments, kills the leader, cuts the cloud link, joins a
@@ -77,6 +77,7 @@ func bench(args []string) {
 	fs.IntVar(&cfg.Kiosks, "kiosks", cfg.Kiosks, "kiosks in the store")
 	fs.IntVar(&cfg.Customers, "customers", cfg.Customers, "customers to enrol")
 	fs.IntVar(&cfg.Checkouts, "checkouts", cfg.Checkouts, "checkouts to run, spread over the kiosks")
+	fs.BoolVar(&cfg.Sequential, "sequential", false, "one checkout at a time (each has the cores to itself, as a kiosk has its own CPU)")
 	fs.Parse(args)
 	if cfg.Kiosks < 1 || cfg.Customers < 1 || cfg.Checkouts < 1 {
 		fmt.Fprintln(os.Stderr, "testnet bench: --kiosks, --customers and --checkouts must be >= 1")
