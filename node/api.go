@@ -88,9 +88,6 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) *apiError {
 			return errf(http.StatusBadRequest, "bad_request", "malformed request body: %v", err)
 		}
 	}
-	if dec.More() {
-		return errf(http.StatusBadRequest, "bad_request", "request body has data after the JSON object")
-	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errf(http.StatusBadRequest, "bad_request", "request body has data after the JSON object")
 	}

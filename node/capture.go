@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"strings"
 	"sync"
@@ -97,12 +98,9 @@ func (c *capturer) close() error {
 	return c.drv.Close()
 }
 
-// hashString is FNV-1a, used to give each kiosk's simulator its own capture variation.
+// hashString gives each kiosk's simulator its own capture variation.
 func hashString(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }

@@ -84,10 +84,10 @@ func (n *Node) enrol(ctx context.Context, r *http.Request, req EnrolRequest) (*E
 	}
 	cmd := replication.Enrol{
 		CustomerID: req.CustomerID, CardToken: req.CardToken, Kiosk: n.ID(),
-		At: time.Now().UTC(), IdempotencyKey: key, Templates: [][]byte{{0}},
+		At: time.Now().UTC(), IdempotencyKey: key,
 	}
 	// Validate before asking the customer for a palm.
-	if _, err := n.fsm.EncodeEnrol(cmd); err != nil {
+	if err := cmd.ValidateFields(); err != nil {
 		return nil, mapReplicationErr(err)
 	}
 	if c, ok, err := n.fsm.Customer(req.CustomerID); err == nil && ok && c.CardToken == req.CardToken {
@@ -97,7 +97,6 @@ func (n *Node) enrol(ctx context.Context, r *http.Request, req EnrolRequest) (*E
 	if err != nil {
 		return nil, captureErr(err)
 	}
-	cmd.Templates = cmd.Templates[:0]
 	quality := 1.0
 	for i, roi := range rois {
 		t, err := n.ext.Extract(roi)
@@ -157,11 +156,12 @@ func (n *Node) checkout(ctx context.Context, r *http.Request, req CheckoutReques
 	if ae != nil {
 		return nil, ae
 	}
+	// The customer is not known before identification: validate the rest with a placeholder.
 	cmd := replication.Charge{
-		ChargeID: newID("ch_"), CustomerID: "validate", AmountMinor: req.AmountMinor,
+		ChargeID: newID("ch_"), CustomerID: "pending", AmountMinor: req.AmountMinor,
 		Currency: req.Currency, Kiosk: n.ID(), At: time.Now().UTC(), IdempotencyKey: key,
 	}
-	if _, err := replication.EncodeCharge(cmd); err != nil {
+	if err := cmd.Validate(); err != nil {
 		return nil, mapReplicationErr(err)
 	}
 	// A retry of a checkout this store already committed: answer it without a new capture.

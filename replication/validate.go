@@ -122,6 +122,10 @@ func luhn(d []byte) bool {
 	return sum%10 == 0
 }
 
+// Validate checks c as EncodeCharge does, without encoding it: the proposing kiosk calls it
+// before it asks the customer for a palm. Errors wrap ErrInvalid.
+func (c Charge) Validate() error { return c.validate() }
+
 func (c Charge) validate() error {
 	if err := checkID("charge id", c.ChargeID); err != nil {
 		return err
@@ -167,8 +171,9 @@ func (m MarkUploaded) validate() error {
 	return checkTime("upload time", m.At)
 }
 
-// validateCommon checks an enrolment's fields other than the templates.
-func (e Enrol) validateCommon() error {
+// ValidateFields checks every field of e except the templates, as EncodeEnrol does: the
+// enrolling kiosk calls it before it captures the palm. Errors wrap ErrInvalid.
+func (e Enrol) ValidateFields() error {
 	if err := checkID("customer id", e.CustomerID); err != nil {
 		return err
 	}
@@ -181,7 +186,12 @@ func (e Enrol) validateCommon() error {
 	if err := checkTime("enrol time", e.At); err != nil {
 		return err
 	}
-	if err := checkID("idempotency key", e.IdempotencyKey); err != nil {
+	return checkID("idempotency key", e.IdempotencyKey)
+}
+
+// validateCommon checks an enrolment's fields and the count and presence of its templates.
+func (e Enrol) validateCommon() error {
+	if err := e.ValidateFields(); err != nil {
 		return err
 	}
 	if len(e.Templates) == 0 {
