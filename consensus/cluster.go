@@ -209,9 +209,11 @@ func (c *Cluster) startRaft(fsm raft.FSM) error {
 	if rc.MaxAppendEntries == 0 {
 		rc.MaxAppendEntries = 512
 	}
-	// Let the leader take every command queued while it synced the last batch
-	// (up to MaxAppendEntries) into the next one: group commit.
-	rc.BatchApplyCh = true
+	// The leader loop already gathers every Apply waiting on its channel (up to
+	// MaxAppendEntries) into one synced batch: group commit. BatchApplyCh stays
+	// off: raft never resolves futures left in that buffer at shutdown, which
+	// would strand the goroutines waiting on them, and measured throughput is
+	// the same without it.
 	rc.NoSnapshotRestoreOnStart = c.cfg.PersistentFSM
 	// A removed kiosk keeps running as a follower outside the configuration,
 	// so that "palmctl join" can add it back without a restart.
