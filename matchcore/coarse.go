@@ -29,7 +29,8 @@ func coarsePose(c ExtractorConfig, rot, scale float64) pose {
 	cc.SigmaAcross = c.SigmaAcross * f
 	cc.SigmaAlong = c.SigmaAlong * f
 	cc.Radius = max(1, int(math.Round(float64(c.Radius)*f)))
-	return pose{rot: rot, scale: scale, bank: gaborBank(cc, rot), radius: cc.Radius}
+	bank := gaborBank(cc, rot)
+	return pose{rot: rot, scale: scale, bank: bank, bank8: bank8(bank, c.Orientations), radius: cc.Radius}
 }
 
 // halfImage box-filters the work image to half resolution and pads it for
@@ -66,9 +67,7 @@ func (e *Extractor) coarseCode(half []float32, P, margin int, ps pose) []uint64 
 		for i := range mags {
 			mags[i] = abs32(resp[i*O+o])
 		}
-		sorted := slices.Clone(mags)
-		slices.Sort(sorted)
-		thr := sorted[int(c.FragileFraction*float64(len(sorted)))]
+		thr := kthSmallest(slices.Clone(mags), int(c.FragileFraction*float64(len(mags))))
 		for i := range mags {
 			if mags[i] > thr {
 				out[(O+o)*wpp+i/64] |= 1 << uint(i%64)

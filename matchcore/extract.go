@@ -139,7 +139,9 @@ type Extractor struct {
 type pose struct {
 	rot, scale float64
 	bank       []float32
-	radius     int
+	// bank8 is bank laid out for the assembly kernel (see bank8), or nil.
+	bank8  []float32
+	radius int
 }
 
 // NewExtractor validates cfg and precomputes its filter bank.
@@ -157,7 +159,8 @@ func NewExtractor(cfg ExtractorConfig) (*Extractor, error) {
 		pc.SigmaAlong *= scale
 		pc.Radius = max(1, int(math.Round(float64(cfg.Radius)*scale)))
 		rot := rotDeg * math.Pi / 180
-		e.poses = append(e.poses, pose{rot: rot, scale: scale, bank: gaborBank(pc, rot), radius: pc.Radius})
+		bank := gaborBank(pc, rot)
+		e.poses = append(e.poses, pose{rot: rot, scale: scale, bank: bank, bank8: bank8(bank, cfg.Orientations), radius: pc.Radius})
 		e.coarsePoses = append(e.coarsePoses, coarsePose(cfg, rot, scale))
 		e.margin = max(e.margin, pc.Radius+int(math.Ceil(float64(cfg.WorkSize)*(scale*math.Sqrt2-1)/2))+1)
 	}
@@ -286,55 +289,6 @@ func (e *Extractor) filterPose(pad []float32, P int, ps pose) []float32 {
 	return filterAt(pad, P, e.margin, c.WorkSize, c.Grid, c.Orientations, ps)
 }
 
-// filterAt filters the W x W image, padded by margin to side P, with the
-// pose's bank of O filters at the points of a G x G grid rotated and scaled
-// by the pose about the image centre; responses are indexed
-// [(gy*G+gx)*O+o].
-func filterAt(pad []float32, P, margin, W, G, O int, ps pose) []float32 {
-	R := ps.radius
-	side := 2*R + 1
-	resp := make([]float32, G*G*O)
-	acc := make([]float32, O)
-	step := float64(W) / float64(G)
-	half := float64(W) / 2
-	cs, sn := ps.scale*math.Cos(ps.rot), ps.scale*math.Sin(ps.rot)
-	origin := func(gx, gy int) int { // window origin in pad
-		u, v := step*(float64(gx)+0.5)-half, step*(float64(gy)+0.5)-half
-		cx := int(math.Floor(half+cs*u-sn*v)) + margin - R
-		cy := int(math.Floor(half+sn*u+cs*v)) + margin - R
-		return cy*P + cx
-	}
-	for gy := 0; gy < G; gy++ {
-		for gx := 0; gx < G; gx++ {
-			if O == 6 && gx+1 < G {
-				i := (gy*G + gx) * 6
-				filter6x2(pad, origin(gx, gy), origin(gx+1, gy), P, side, ps.bank, resp[i:i+12:i+12])
-				gx++
-				continue
-			}
-			o0 := origin(gx, gy)
-			cx, cy := o0%P, o0/P
-			if O == 6 {
-				filter6(pad[cy*P+cx:], P, side, ps.bank, resp[(gy*G+gx)*6:(gy*G+gx)*6+6])
-				continue
-			}
-			clear(acc)
-			for ky := 0; ky < side; ky++ {
-				row := pad[(cy+ky)*P+cx : (cy+ky)*P+cx+side]
-				fk := ps.bank[ky*side*O : (ky+1)*side*O]
-				for kx, px := range row {
-					f := fk[kx*O : kx*O+O]
-					for o := range acc {
-						acc[o] += px * f[o]
-					}
-				}
-			}
-			copy(resp[(gy*G+gx)*O:], acc)
-		}
-	}
-	return resp
-}
-
 // code binarises the responses (BOCV: one sign bit per orientation) and
 // masks each plane's weakest FragileFraction of bits.
 func (e *Extractor) code(resp []float32) (*Template, error) {
@@ -349,12 +303,10 @@ func (e *Extractor) code(resp []float32) (*Template, error) {
 		}
 		thr := float32(0)
 		if c.FragileFraction > 0 {
-			sorted := slices.Clone(mags)
-			slices.Sort(sorted)
-			thr = sorted[int(c.FragileFraction*float64(len(sorted)))]
-			if sorted[len(sorted)-1] <= 0 {
+			if slices.Max(mags) <= 0 {
 				return nil, fmt.Errorf("no texture: %w", ErrNotPalm)
 			}
+			thr = kthSmallest(slices.Clone(mags), int(c.FragileFraction*float64(len(mags))))
 		}
 		shift := uint(32 * (o & 1))
 		for gy := 0; gy < G; gy++ {
@@ -396,57 +348,4 @@ func reflect(i, n int) int {
 		}
 	}
 	return i
-}
-
-// filter6 is the inner loop of filterPose for six orientations: it
-// correlates the side x side window at img (row stride P) with the
-// interleaved bank and writes the six responses to out.
-func filter6(img []float32, P, side int, bank []float32, out []float32) {
-	var a0, a1, a2, a3, a4, a5 float32
-	for ky := 0; ky < side; ky++ {
-		row := img[ky*P : ky*P+side]
-		fk := bank[ky*side*6 : (ky+1)*side*6]
-		for kx, px := range row {
-			f := fk[kx*6 : kx*6+6 : kx*6+6]
-			a0 += px * f[0]
-			a1 += px * f[1]
-			a2 += px * f[2]
-			a3 += px * f[3]
-			a4 += px * f[4]
-			a5 += px * f[5]
-		}
-	}
-	out[0], out[1], out[2], out[3], out[4], out[5] = a0, a1, a2, a3, a4, a5
-}
-
-// filter6x2 is filter6 for two windows at once (origins o0 and o1 in img),
-// sharing the filter loads; it writes 6 responses for each to out.
-func filter6x2(img []float32, o0, o1, P, side int, bank []float32, out []float32) {
-	var a0, a1, a2, a3, a4, a5 float32
-	var b0, b1, b2, b3, b4, b5 float32
-	for ky := 0; ky < side; ky++ {
-		r0 := img[o0+ky*P : o0+ky*P+side]
-		r1 := img[o1+ky*P : o1+ky*P+side]
-		r1 = r1[:len(r0)]
-		fk := bank[ky*side*6 : (ky+1)*side*6]
-		for kx, p := range r0 {
-			q := r1[kx]
-			f := fk[kx*6 : kx*6+6 : kx*6+6]
-			f0, f1, f2, f3, f4, f5 := f[0], f[1], f[2], f[3], f[4], f[5]
-			a0 += p * f0
-			a1 += p * f1
-			a2 += p * f2
-			a3 += p * f3
-			a4 += p * f4
-			a5 += p * f5
-			b0 += q * f0
-			b1 += q * f1
-			b2 += q * f2
-			b3 += q * f3
-			b4 += q * f4
-			b5 += q * f5
-		}
-	}
-	out[0], out[1], out[2], out[3], out[4], out[5] = a0, a1, a2, a3, a4, a5
-	out[6], out[7], out[8], out[9], out[10], out[11] = b0, b1, b2, b3, b4, b5
 }
