@@ -81,7 +81,8 @@ type Match struct {
 // other and wait for Add/Remove (and vice versa).
 //
 // Layout: the coarse code words of all templates sit in one contiguous
-// slab (planes*4 words, 192 bytes, each with the default extractor) scanned
+// slab (planes*4 words, 192 bytes, each with the default extractor; in
+// blocks of 8 templates stored word-major, see search_coarse.go) scanned
 // linearly by the coarse pass; the full templates are rescored only for the
 // best candidates.
 type Gallery struct {
@@ -91,7 +92,7 @@ type Gallery struct {
 	mu     sync.RWMutex
 	geom   *Template // fixes the geometry while the gallery is non-empty
 	ents   []entry
-	coarse []uint64 // coarse code words (no mask) per entry, in entry order
+	coarse []uint64 // coarse code words (no mask) of the entries, in blocks (slabOffset)
 	ids    map[string]*owner
 }
 
@@ -157,8 +158,12 @@ func (g *Gallery) Add(id string, ts ...*Template) error {
 		// Keep only what the exact stage reads: the canonical fine code and
 		// mask (the coarse code words go to the slab).
 		fine := &Template{rows: t.rows, cols: t.cols, planes: t.planes, code: t.code, mask: t.mask}
+		cw := len(t.coarse) / 2 // code words only
+		if i := len(g.ents); i%coarseLanes == 0 {
+			g.coarse = append(g.coarse, make([]uint64, cw*coarseLanes)...)
+		}
+		slabPut(g.coarse, cw, len(g.ents), t.coarse[:cw])
 		g.ents = append(g.ents, entry{own: o, t: fine})
-		g.coarse = append(g.coarse, t.coarse[:len(t.coarse)/2]...) // code words only
 	}
 	g.ids[id] = o
 	return nil
@@ -194,7 +199,7 @@ func (g *Gallery) removeLocked(id string) bool {
 		if i != last {
 			moved := g.ents[last]
 			g.ents[i] = moved
-			copy(g.coarse[i*cw:(i+1)*cw], g.coarse[last*cw:(last+1)*cw])
+			slabPut(g.coarse, cw, i, slabGet(g.coarse, cw, last))
 			for j, e := range moved.own.ents {
 				if e == last {
 					moved.own.ents[j] = i
@@ -203,7 +208,10 @@ func (g *Gallery) removeLocked(id string) bool {
 		}
 		g.ents[last] = entry{}
 		g.ents = g.ents[:last]
-		g.coarse = g.coarse[:last*cw]
+		slabPut(g.coarse, cw, last, make([]uint64, cw))
+		if last%coarseLanes == 0 {
+			g.coarse = g.coarse[:last/coarseLanes*cw*coarseLanes]
+		}
 	}
 	return true
 }

@@ -3,6 +3,8 @@ package matchcore
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -140,4 +142,73 @@ func TestGalleryConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestCoarsePassReference checks the coarse pass against a brute-force
+// ranking by the reference coarseProbe.score (ties to the lower index),
+// over several chunks and workers, after removals have moved entries
+// around the slab, and that the slab holds every entry's coarse words.
+func TestCoarsePassReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	cfg := DefaultGalleryConfig()
+	cfg.MinParallel = 1
+	cfg.Workers = 3
+	g, err := NewGallery(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2600 // > 2 chunks of coarseChunkBlocks*coarseLanes
+	coarseOf := make(map[*uint64][]uint64)
+	dup := randomTemplate(rng)
+	for i := 0; i < n; i++ {
+		tp := randomTemplate(rng)
+		if i%97 == 0 { // equal coarse scores: exercise the tie rule
+			tp.coarse = dup.coarse
+		}
+		coarseOf[&tp.code[0]] = tp.coarse
+		if err := g.Add(fmt.Sprint(i%(n-40)), tp); err != nil { // ids re-added replace
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i += 13 {
+		g.Remove(fmt.Sprint(i))
+	}
+	cw := len(dup.coarse) / 2
+	for i, e := range g.ents {
+		if got, want := slabGet(g.coarse, cw, i), coarseOf[&e.t.code[0]][:cw]; !slices.Equal(got, want) {
+			t.Fatalf("slab entry %d: %x want %x", i, got, want)
+		}
+	}
+	if len(g.coarse) != (len(g.ents)+coarseLanes-1)/coarseLanes*cw*coarseLanes {
+		t.Fatalf("slab of %d words for %d entries", len(g.coarse), len(g.ents))
+	}
+	for _, poses := range []int{1, 3} {
+		for _, budget := range []int{1, 50, 700} {
+			t.Run(fmt.Sprintf("poses%d/budget%d", poses, budget), func(t *testing.T) {
+				probe := randomProbe(rng)
+				probe.coarse = dup.coarse
+				ref := newCoarseProbe(probe, poses)
+				idx := make([]int32, len(g.ents))
+				sc := make([]float32, len(g.ents))
+				for i, e := range g.ents {
+					idx[i] = int32(i)
+					sc[i] = ref.score(coarseOf[&e.t.code[0]][:cw])
+				}
+				slices.SortFunc(idx, func(a, b int32) int {
+					if sc[a] != sc[b] {
+						if sc[a] > sc[b] {
+							return -1
+						}
+						return 1
+					}
+					return int(a - b)
+				})
+				want := slices.Clone(idx[:budget])
+				slices.Sort(want)
+				if got := g.coarsePass(probe, poses, budget); !slices.Equal(got, want) {
+					t.Fatalf("coarse pass kept %v\nwant %v", got, want)
+				}
+			})
+		}
+	}
 }

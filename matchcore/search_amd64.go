@@ -1,0 +1,16 @@
+//go:build amd64 && !purego
+
+package matchcore
+
+import "golang.org/x/sys/cpu"
+
+// haveCoarseAsm reports whether coarseBlocks24 can run on this CPU.
+var haveCoarseAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VPOPCNTDQ && cpu.X86.HasAVX2
+
+// coarseBlocks24 scores nblocks blocks of the coarse slab (templates of 24
+// code words, see coarseQuery.scoreBlocks) against shifts prepared probe
+// shifts and writes 8 scores per block to out. Implemented in
+// search_amd64.s (AVX-512F, VPOPCNTDQ); the caller guarantees the lengths.
+//
+//go:noescape
+func coarseBlocks24(slab *uint64, nblocks int, pm *uint64, cnt *int32, inv *float32, shifts int, out *float32)
