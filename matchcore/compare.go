@@ -35,11 +35,11 @@ func Compare(a, b *Template) float64 {
 	}
 	s := preparePoses(a).score(b)
 	if len(b.variants) > 0 {
-		var vs poseSet
+		var vs []*Template
 		for _, v := range b.variants {
-			vs = append(vs, prepare(b.variantTemplate(v), MaxShift))
+			vs = append(vs, b.variantTemplate(v))
 		}
-		s = max(s, vs.score(a))
+		s = max(s, newPoseSet(vs).score(a))
 	}
 	return s
 }
@@ -50,20 +50,36 @@ func (t *Template) variantTemplate(v variant) *Template {
 }
 
 // poseSet is a probe prepared at its canonical pose and every variant.
-type poseSet []*prepared
+type poseSet struct {
+	ps []*prepared
+	// vec is the first search stage's probe words laid out for
+	// exactSample (see sampleVec), nil where that kernel does not apply.
+	vec []uint64
+}
 
 func preparePoses(t *Template) poseSet {
-	ps := poseSet{prepare(t, MaxShift)}
+	ts := []*Template{t}
 	for _, v := range t.variants {
-		ps = append(ps, prepare(t.variantTemplate(v), MaxShift))
+		ts = append(ts, t.variantTemplate(v))
 	}
-	return ps
+	return newPoseSet(ts)
+}
+
+// newPoseSet prepares templates of one geometry as the poses of a probe.
+func newPoseSet(ts []*Template) poseSet {
+	var s poseSet
+	for _, t := range ts {
+		s.ps = append(s.ps, prepare(t, MaxShift))
+	}
+	s.vec = sampleVec(s.ps)
+	return s
 }
 
 // score is the best score of any pose and shift against b's canonical
 // code. It searches in two stages: every (pose, shift) on every
 // sampleRows-th row, then the refineTop best of those on all rows.
-func (ps poseSet) score(b *Template) float64 {
+func (set poseSet) score(b *Template) float64 {
+	ps := set.ps
 	if exhaustiveSearch {
 		best := 0.0
 		for _, p := range ps {
@@ -71,10 +87,8 @@ func (ps poseSet) score(b *Template) float64 {
 		}
 		return best
 	}
-	type cand struct {
-		v        float32
-		pose, dy int
-		dxIndex  int
+	if set.vec != nil {
+		return set.scoreVec(b)
 	}
 	var top [refineTop]cand
 	for i := range top {
@@ -121,10 +135,23 @@ func (ps poseSet) score(b *Template) float64 {
 			}
 		}
 	}
+	return set.refine(b, &top)
+}
+
+// cand is an alignment of the first search stage: its score and where.
+type cand struct {
+	v        float32
+	pose, dy int
+	dxIndex  int
+}
+
+// refine is the second search stage: the best score on all rows of the
+// alignments in top.
+func (set poseSet) refine(b *Template, top *[refineTop]cand) float64 {
 	best := 0.0
 	for _, c := range top {
 		if c.v > -1e30 {
-			best = max(best, ps[c.pose].scoreAt(b.code, b.mask, c.dy, c.dxIndex))
+			best = max(best, set.ps[c.pose].scoreAt(b.code, b.mask, c.dy, c.dxIndex))
 		}
 	}
 	return best
@@ -163,13 +190,28 @@ func (p *prepared) scoreAt(bcode, bmask []uint64, dy, k int) float64 {
 	ac := a.code[r0*pw : r1*pw]
 	am := a.mask[r0*pw : r1*pw]
 	bc, bm, am = bc[:len(ac)], bm[:len(ac)], am[:len(ac)]
-	diff, n := 0, 0
-	for i := range ac {
-		m := shiftHalves(am[i], dx, p.colMask) & bm[i]
-		n += bits.OnesCount64(m)
-		diff += bits.OnesCount64((shiftHalves(ac[i], dx, p.colMask) ^ bc[i]) & m)
+	if !haveExactAsm {
+		return p.normScore(diffGo(ac, am, bc, bm, dx, p.colMask))
 	}
-	return p.normScore(diff, n)
+	var shl, shr uint64
+	if dx >= 0 {
+		shl = uint64(dx)
+	} else {
+		shr = uint64(-dx)
+	}
+	return p.normScore(shiftedDiff(&ac[0], &am[0], &bc[0], &bm[0], len(ac), shl, shr, p.colMask))
+}
+
+// diffGo is shiftedDiff in Go: the disagreements and the bits compared
+// between the words of a, shifted by dx columns, and those of b.
+func diffGo(ac, am, bc, bm []uint64, dx int, colMask uint32) (diff, n int) {
+	bc, bm, am = bc[:len(ac)], bm[:len(ac)], am[:len(ac)]
+	for i := range ac {
+		m := shiftHalves(am[i], dx, colMask) & bm[i]
+		n += bits.OnesCount64(m)
+		diff += bits.OnesCount64((shiftHalves(ac[i], dx, colMask) ^ bc[i]) & m)
+	}
+	return diff, n
 }
 
 // prepared holds a template's code and mask pre-shifted along the columns for

@@ -14,3 +14,19 @@ var haveCoarseAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VPOPCNTDQ && cpu.X86.
 //
 //go:noescape
 func coarseBlocks24(slab *uint64, nblocks int, pm *uint64, cnt *int32, inv *float32, shifts int, out *float32)
+
+// haveExactAsm reports whether exactSample and shiftedDiff can run on this
+// CPU.
+var haveExactAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VPOPCNTDQ && cpu.X86.HasAVX2
+
+// exactSample is the first search stage of poseSet.score for 7x7 shifts
+// (see search_exact.go for the layouts). Implemented in search_amd64.s.
+//
+//go:noescape
+func exactSample(gal *uint64, probe *uint64, poses int, inv *float32, out *float32)
+
+// shiftedDiff is the inner loop of prepared.scoreAt over words words.
+// Implemented in search_amd64.s.
+//
+//go:noescape
+func shiftedDiff(ac, am, bc, bm *uint64, words int, shl, shr uint64, colMask uint32) (diff, n int)

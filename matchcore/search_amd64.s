@@ -175,3 +175,280 @@ shift:
 done:
 	VZEROUPPER
 	RET
+
+// func exactSample(gal *uint64, probe *uint64, poses int, inv *float32, out *float32)
+//
+// First search stage of poseSet.score for 7x7 shifts and at most 24 sampled
+// words per alignment: gal is [7 dy][code 24, mask 24] sampled gallery
+// words, probe [poses][7 dx][code 24, mask 24] sampled probe words (both
+// zero-padded). For each pose, dy and dx it counts n = popcount(pm & gm)
+// and diff = popcount((pc ^ gc) & pm & gm) over the 24 words and writes
+// float32(n - 2*diff) * inv[n] (-1e30 where n is 0) to
+// out[(pose*7+dy)*8+dx]; lane 7 of each group is -1e30.
+// AVX-512F + VPOPCNTDQ, AVX2 for the 8-lane float tail.
+TEXT ·exactSample(SB), NOSPLIT, $0-40
+	MOVQ gal+0(FP), SI
+	MOVQ probe+8(FP), DX
+	MOVQ poses+16(FP), CX
+	MOVQ inv+24(FP), R9
+	MOVQ out+32(FP), DI
+	TESTQ CX, CX
+	JLE xdone
+	VPXORQ Z23, Z23, Z23 // the 8th (empty) alignment
+xpose:
+	MOVQ SI, R10 // gallery words of dy
+	MOVQ $7, R11
+xdy:
+	VMOVDQU64 0(R10), Z0 // gc
+	VMOVDQU64 192(R10), Z3 // gm
+	VMOVDQU64 64(R10), Z1 // gc
+	VMOVDQU64 256(R10), Z4 // gm
+	VMOVDQU64 128(R10), Z2 // gc
+	VMOVDQU64 320(R10), Z5 // gm
+	VPANDQ 192(DX), Z3, Z6
+	VPANDQ 256(DX), Z4, Z7
+	VPANDQ 320(DX), Z5, Z8
+	VPOPCNTQ Z6, Z9
+	VPOPCNTQ Z7, Z10
+	VPOPCNTQ Z8, Z11
+	VPTERNLOGQ $0x60, 0(DX), Z0, Z6
+	VPTERNLOGQ $0x60, 64(DX), Z1, Z7
+	VPTERNLOGQ $0x60, 128(DX), Z2, Z8
+	VPOPCNTQ Z6, Z6
+	VPOPCNTQ Z7, Z7
+	VPOPCNTQ Z8, Z8
+	VPADDQ Z10, Z9, Z9
+	VPADDQ Z11, Z9, Z9
+	VPADDQ Z7, Z6, Z6
+	VPADDQ Z8, Z6, Z6
+	VPSLLQ $32, Z6, Z6
+	VPADDQ Z6, Z9, Z16 // n | diff<<32 per lane
+	VPANDQ 576(DX), Z3, Z6
+	VPANDQ 640(DX), Z4, Z7
+	VPANDQ 704(DX), Z5, Z8
+	VPOPCNTQ Z6, Z9
+	VPOPCNTQ Z7, Z10
+	VPOPCNTQ Z8, Z11
+	VPTERNLOGQ $0x60, 384(DX), Z0, Z6
+	VPTERNLOGQ $0x60, 448(DX), Z1, Z7
+	VPTERNLOGQ $0x60, 512(DX), Z2, Z8
+	VPOPCNTQ Z6, Z6
+	VPOPCNTQ Z7, Z7
+	VPOPCNTQ Z8, Z8
+	VPADDQ Z10, Z9, Z9
+	VPADDQ Z11, Z9, Z9
+	VPADDQ Z7, Z6, Z6
+	VPADDQ Z8, Z6, Z6
+	VPSLLQ $32, Z6, Z6
+	VPADDQ Z6, Z9, Z17 // n | diff<<32 per lane
+	VPANDQ 960(DX), Z3, Z6
+	VPANDQ 1024(DX), Z4, Z7
+	VPANDQ 1088(DX), Z5, Z8
+	VPOPCNTQ Z6, Z9
+	VPOPCNTQ Z7, Z10
+	VPOPCNTQ Z8, Z11
+	VPTERNLOGQ $0x60, 768(DX), Z0, Z6
+	VPTERNLOGQ $0x60, 832(DX), Z1, Z7
+	VPTERNLOGQ $0x60, 896(DX), Z2, Z8
+	VPOPCNTQ Z6, Z6
+	VPOPCNTQ Z7, Z7
+	VPOPCNTQ Z8, Z8
+	VPADDQ Z10, Z9, Z9
+	VPADDQ Z11, Z9, Z9
+	VPADDQ Z7, Z6, Z6
+	VPADDQ Z8, Z6, Z6
+	VPSLLQ $32, Z6, Z6
+	VPADDQ Z6, Z9, Z18 // n | diff<<32 per lane
+	VPANDQ 1344(DX), Z3, Z6
+	VPANDQ 1408(DX), Z4, Z7
+	VPANDQ 1472(DX), Z5, Z8
+	VPOPCNTQ Z6, Z9
+	VPOPCNTQ Z7, Z10
+	VPOPCNTQ Z8, Z11
+	VPTERNLOGQ $0x60, 1152(DX), Z0, Z6
+	VPTERNLOGQ $0x60, 1216(DX), Z1, Z7
+	VPTERNLOGQ $0x60, 1280(DX), Z2, Z8
+	VPOPCNTQ Z6, Z6
+	VPOPCNTQ Z7, Z7
+	VPOPCNTQ Z8, Z8
+	VPADDQ Z10, Z9, Z9
+	VPADDQ Z11, Z9, Z9
+	VPADDQ Z7, Z6, Z6
+	VPADDQ Z8, Z6, Z6
+	VPSLLQ $32, Z6, Z6
+	VPADDQ Z6, Z9, Z19 // n | diff<<32 per lane
+	VPANDQ 1728(DX), Z3, Z6
+	VPANDQ 1792(DX), Z4, Z7
+	VPANDQ 1856(DX), Z5, Z8
+	VPOPCNTQ Z6, Z9
+	VPOPCNTQ Z7, Z10
+	VPOPCNTQ Z8, Z11
+	VPTERNLOGQ $0x60, 1536(DX), Z0, Z6
+	VPTERNLOGQ $0x60, 1600(DX), Z1, Z7
+	VPTERNLOGQ $0x60, 1664(DX), Z2, Z8
+	VPOPCNTQ Z6, Z6
+	VPOPCNTQ Z7, Z7
+	VPOPCNTQ Z8, Z8
+	VPADDQ Z10, Z9, Z9
+	VPADDQ Z11, Z9, Z9
+	VPADDQ Z7, Z6, Z6
+	VPADDQ Z8, Z6, Z6
+	VPSLLQ $32, Z6, Z6
+	VPADDQ Z6, Z9, Z20 // n | diff<<32 per lane
+	VPANDQ 2112(DX), Z3, Z6
+	VPANDQ 2176(DX), Z4, Z7
+	VPANDQ 2240(DX), Z5, Z8
+	VPOPCNTQ Z6, Z9
+	VPOPCNTQ Z7, Z10
+	VPOPCNTQ Z8, Z11
+	VPTERNLOGQ $0x60, 1920(DX), Z0, Z6
+	VPTERNLOGQ $0x60, 1984(DX), Z1, Z7
+	VPTERNLOGQ $0x60, 2048(DX), Z2, Z8
+	VPOPCNTQ Z6, Z6
+	VPOPCNTQ Z7, Z7
+	VPOPCNTQ Z8, Z8
+	VPADDQ Z10, Z9, Z9
+	VPADDQ Z11, Z9, Z9
+	VPADDQ Z7, Z6, Z6
+	VPADDQ Z8, Z6, Z6
+	VPSLLQ $32, Z6, Z6
+	VPADDQ Z6, Z9, Z21 // n | diff<<32 per lane
+	VPANDQ 2496(DX), Z3, Z6
+	VPANDQ 2560(DX), Z4, Z7
+	VPANDQ 2624(DX), Z5, Z8
+	VPOPCNTQ Z6, Z9
+	VPOPCNTQ Z7, Z10
+	VPOPCNTQ Z8, Z11
+	VPTERNLOGQ $0x60, 2304(DX), Z0, Z6
+	VPTERNLOGQ $0x60, 2368(DX), Z1, Z7
+	VPTERNLOGQ $0x60, 2432(DX), Z2, Z8
+	VPOPCNTQ Z6, Z6
+	VPOPCNTQ Z7, Z7
+	VPOPCNTQ Z8, Z8
+	VPADDQ Z10, Z9, Z9
+	VPADDQ Z11, Z9, Z9
+	VPADDQ Z7, Z6, Z6
+	VPADDQ Z8, Z6, Z6
+	VPSLLQ $32, Z6, Z6
+	VPADDQ Z6, Z9, Z22 // n | diff<<32 per lane
+	VPUNPCKLQDQ Z17, Z16, Z24
+	VPUNPCKHQDQ Z17, Z16, Z25
+	VPADDQ Z25, Z24, Z24
+	VPUNPCKLQDQ Z19, Z18, Z26
+	VPUNPCKHQDQ Z19, Z18, Z25
+	VPADDQ Z25, Z26, Z26
+	VPUNPCKLQDQ Z21, Z20, Z27
+	VPUNPCKHQDQ Z21, Z20, Z25
+	VPADDQ Z25, Z27, Z27
+	VPUNPCKLQDQ Z23, Z22, Z28
+	VPUNPCKHQDQ Z23, Z22, Z25
+	VPADDQ Z25, Z28, Z28
+	VSHUFI64X2 $0x88, Z26, Z24, Z29
+	VSHUFI64X2 $0xdd, Z26, Z24, Z30
+	VPADDQ Z30, Z29, Z29
+	VSHUFI64X2 $0x88, Z28, Z27, Z30
+	VSHUFI64X2 $0xdd, Z28, Z27, Z31
+	VPADDQ Z31, Z30, Z30
+	VSHUFI64X2 $0x88, Z30, Z29, Z24
+	VSHUFI64X2 $0xdd, Z30, Z29, Z25
+	VPADDQ Z25, Z24, Z24 // lane k: n | diff<<32 of dx index k
+	VPMOVQD Z24, Y9 // n
+	VPSRLQ $32, Z24, Z24
+	VPMOVQD Z24, Y10 // diff
+	VPSLLD $1, Y10, Y10
+	VPSUBD Y10, Y9, Y10 // n - 2*diff
+	VCVTDQ2PS Y10, Y10
+	VPCMPEQD Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VGATHERDPS Y11, (R9)(Y9*4), Y12 // inv[n]
+	VMULPS Y12, Y10, Y10
+	VPXOR Y13, Y13, Y13
+	VPCMPEQD Y13, Y9, Y13 // n == 0
+	MOVL $0xf149f2ca, AX // float32(-1e30)
+	MOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	VBLENDVPS Y13, Y14, Y10, Y10
+	VMOVUPS Y10, (DI)
+	ADDQ $32, DI
+	ADDQ $384, R10
+	DECQ R11
+	JNZ xdy
+	ADDQ $2688, DX
+	DECQ CX
+	JNZ xpose
+xdone:
+	VZEROUPPER
+	RET
+
+// func shiftedDiff(ac, am, bc, bm *uint64, words int, shl, shr uint64, colMask uint32) (diff, n int)
+//
+// Over words words: both 32-bit halves of a probe word shifted left by
+// shl then right by shr and masked with colMask (shiftHalves), against
+// the gallery word: n = popcount(a mask & b mask), diff =
+// popcount((a code ^ b code) & a mask & b mask) (prepared.scoreAt).
+// AVX-512F + VPOPCNTDQ; the last partial vector is masked.
+TEXT ·shiftedDiff(SB), NOSPLIT, $0-80
+	MOVQ ac+0(FP), SI
+	MOVQ am+8(FP), DI
+	MOVQ bc+16(FP), R8
+	MOVQ bm+24(FP), R9
+	MOVQ words+32(FP), CX
+	MOVQ shl+40(FP), X0
+	MOVQ shr+48(FP), X1
+	MOVL colMask+56(FP), AX
+	MOVQ AX, X2
+	VPBROADCASTD X2, Z2
+	VPXORQ Z3, Z3, Z3 // diff
+	VPXORQ Z4, Z4, Z4 // n
+	MOVQ $0xff, AX
+	KMOVW AX, K1
+sloop:
+	CMPQ CX, $8
+	JGE sfull
+	TESTQ CX, CX
+	JLE sdone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ $8, CX
+sfull:
+	VMOVDQU64.Z (DI), K1, Z5
+	VPSLLD X0, Z5, Z5
+	VPSRLD X1, Z5, Z5
+	VMOVDQU64.Z (R9), K1, Z6
+	VPTERNLOGQ $0x80, Z2, Z6, Z5 // m = a mask & colMask & b mask
+	VMOVDQU64.Z (SI), K1, Z7
+	VPSLLD X0, Z7, Z7
+	VPSRLD X1, Z7, Z7
+	VMOVDQU64.Z (R8), K1, Z8
+	VPOPCNTQ Z5, Z9
+	VPADDQ Z9, Z4, Z4
+	VPTERNLOGQ $0x48, Z8, Z5, Z7 // (a code ^ b code) & m
+	VPOPCNTQ Z7, Z7
+	VPADDQ Z7, Z3, Z3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $8, CX
+	JMP sloop
+sdone:
+	VEXTRACTI64X4 $1, Z3, Y10
+	VPADDQ Y10, Y3, Y10
+	VEXTRACTI128 $1, Y10, X11
+	VPADDQ X11, X10, X10
+	VPSHUFD $0x4e, X10, X11
+	VPADDQ X11, X10, X10
+	MOVQ X10, AX
+	MOVQ AX, diff+64(FP)
+	VEXTRACTI64X4 $1, Z4, Y10
+	VPADDQ Y10, Y4, Y10
+	VEXTRACTI128 $1, Y10, X11
+	VPADDQ X11, X10, X10
+	VPSHUFD $0x4e, X10, X11
+	VPADDQ X11, X10, X10
+	MOVQ X10, AX
+	MOVQ AX, n+72(FP)
+	VZEROUPPER
+	RET

@@ -9,3 +9,16 @@ const haveCoarseAsm = false
 func coarseBlocks24(slab *uint64, nblocks int, pm *uint64, cnt *int32, inv *float32, shifts int, out *float32) {
 	panic("matchcore: coarseBlocks24 without assembly kernel")
 }
+
+// haveExactAsm is false: no assembly kernel on this platform.
+const haveExactAsm = false
+
+// exactSample is never called where haveExactAsm is false.
+func exactSample(gal *uint64, probe *uint64, poses int, inv *float32, out *float32) {
+	panic("matchcore: exactSample without assembly kernel")
+}
+
+// shiftedDiff is never called where haveExactAsm is false.
+func shiftedDiff(ac, am, bc, bm *uint64, words int, shl, shr uint64, colMask uint32) (diff, n int) {
+	panic("matchcore: shiftedDiff without assembly kernel")
+}

@@ -2,6 +2,7 @@ package matchcore
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -124,5 +125,122 @@ func TestSlabPutGet(t *testing.T) {
 		if got := slabGet(slab, cw, i); !slices.Equal(got, want[i]) {
 			t.Fatalf("template %d: %x want %x", i, got, want[i])
 		}
+	}
+}
+
+// sparseTemplate is randomTemplate with some rows' masks cleared (so some
+// alignments compare no bits) and the rest dense or sparse.
+func sparseTemplate(rng *rand.Rand, emptyEvery int) *Template {
+	t := randomTemplate(rng)
+	pw := planesWords(t.planes)
+	for r := 0; r < t.rows; r++ {
+		if r%emptyEvery == 0 {
+			for w := 0; w < pw; w++ {
+				t.code[r*pw+w], t.mask[r*pw+w] = 0, 0
+			}
+		}
+	}
+	return t
+}
+
+// TestExactKernels checks the exact stage's vector kernels against the Go
+// loops bit for bit: shiftedDiff against diffGo for every shift, the first
+// stage's per-alignment scores of exactSample against the Go formula, and
+// poseSet.score with and without the kernel (also on Compare's symmetric
+// path).
+func TestExactKernels(t *testing.T) {
+	if !haveExactAsm {
+		t.Skip("no exact-stage kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	type pair struct {
+		name string
+		a, b *Template
+	}
+	var pairs []pair
+	for i := range 6 {
+		pairs = append(pairs, pair{fmt.Sprint("random", i), randomProbe(rng), randomTemplate(rng)})
+	}
+	same := randomProbe(rng)
+	pairs = append(pairs,
+		pair{"identical", same, same.canonical()},
+		pair{"sparse-gallery", randomProbe(rng), sparseTemplate(rng, 2)},
+		pair{"empty-rows", randomProbe(rng), sparseTemplate(rng, 1)},
+		pair{"no-variants", randomTemplate(rng), randomTemplate(rng)},
+	)
+	for _, c := range pairs {
+		t.Run(c.name, func(t *testing.T) {
+			set := preparePoses(c.a)
+			if set.vec == nil {
+				t.Fatal("no kernel layout for the default geometry")
+			}
+			b := c.b
+			for pi, p := range set.ps {
+				pw := planesWords(p.t.planes)
+				for dy := -p.s; dy <= p.s; dy++ {
+					for k := 0; k <= 2*p.s; k++ {
+						dx := k - p.s
+						r0, r1 := max(0, -dy), min(p.t.rows, p.t.rows-dy)
+						ac, am := p.t.code[r0*pw:r1*pw], p.t.mask[r0*pw:r1*pw]
+						bc, bm := b.code[(r0+dy)*pw:(r1+dy)*pw], b.mask[(r0+dy)*pw:(r1+dy)*pw]
+						wd, wn := diffGo(ac, am, bc, bm, dx, p.colMask)
+						var shl, shr uint64
+						if dx >= 0 {
+							shl = uint64(dx)
+						} else {
+							shr = uint64(-dx)
+						}
+						if gd, gn := shiftedDiff(&ac[0], &am[0], &bc[0], &bm[0], len(ac), shl, shr, p.colMask); gd != wd || gn != wn {
+							t.Fatalf("pose %d dy %d dx %d: shiftedDiff %d/%d, Go %d/%d", pi, dy, dx, gd, gn, wd, wn)
+						}
+					}
+				}
+			}
+			// First stage, alignment by alignment.
+			p0 := set.ps[0]
+			pw := planesWords(p0.t.planes)
+			var gal [vecShifts * 2 * vecWords]uint64
+			for d := 0; d < vecShifts; d++ {
+				o := d * 2 * vecWords
+				for i := 0; i < p0.nSample; i++ {
+					g := (d + i*sampleRows) * pw
+					copy(gal[o+i*pw:], b.code[g:g+pw])
+					copy(gal[o+vecWords+i*pw:], b.mask[g:g+pw])
+				}
+			}
+			out := make([]float32, len(set.ps)*vecShifts*8)
+			exactSample(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
+			for pi, p := range set.ps {
+				for d := 0; d < vecShifts; d++ {
+					base := d * pw
+					for k, sm := range p.sample {
+						diff, n := 0, 0
+						for i := 0; i < p.nSample; i++ {
+							for w := 0; w < pw; w++ {
+								g := base + i*sampleRows*pw + w
+								m := sm[(i*pw+w)*2+1] & b.mask[g]
+								n += bits.OnesCount64(m)
+								diff += bits.OnesCount64((sm[(i*pw+w)*2] ^ b.code[g]) & m)
+							}
+						}
+						want := float32(-1e30)
+						if n > 0 {
+							want = float32(n-2*diff) * invSqrtN(n)
+						}
+						if got := out[(pi*vecShifts+d)*8+k]; got != want {
+							t.Fatalf("pose %d dy %d k %d: kernel %v, Go %v (n %d diff %d)", pi, d-p.s, k, got, want, n, diff)
+						}
+					}
+					if got := out[(pi*vecShifts+d)*8+7]; got != -1e30 {
+						t.Fatalf("padding lane %v", got)
+					}
+				}
+			}
+			goSet := set
+			goSet.vec = nil
+			if got, want := set.score(b), goSet.score(b); got != want {
+				t.Fatalf("score with kernel %v, Go %v", got, want)
+			}
+		})
 	}
 }
