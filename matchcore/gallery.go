@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // GalleryConfig configures a Gallery.
@@ -261,18 +262,14 @@ func (g *Gallery) Best(probe *Template, k int) []Match {
 		budget = k * perID
 	}
 	p := preparePoses(probe)
+	var cand []int32
 	if n <= budget {
-		scores := make([]float64, n)
-		g.parallel(n, minParallelExact, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				scores[i] = p.score(g.ents[i].t)
-			}
-		})
-		return g.topIDs(seq(n), scores, k)
+		cand = seq(n)
+	} else {
+		cand = g.coarsePass(probe, max(1, g.cfg.CoarsePoses), budget)
 	}
-	cand := g.coarsePass(probe, max(1, g.cfg.CoarsePoses), budget)
 	scores := make([]float64, len(cand))
-	g.parallel(len(cand), minParallelExact, func(lo, hi int) {
+	g.chunked(len(cand), exactChunk, minParallelExact, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			scores[i] = p.score(g.ents[cand[i]].t)
 		}
@@ -289,8 +286,45 @@ func seq(n int) []int32 {
 }
 
 // minParallelExact is the number of exact comparisons (some microseconds
-// each) worth splitting among goroutines.
-const minParallelExact = 16
+// each) worth splitting among goroutines, and exactChunk how many a worker
+// takes at a time.
+const (
+	minParallelExact = 16
+	exactChunk       = 16
+)
+
+// chunked runs f over [0,n) in chunks of chunk items that the workers take
+// in turn, so that a worker slowed down by other load on the machine does
+// not hold up the others; it waits for all. Below minN items it runs f on
+// the calling goroutine.
+func (g *Gallery) chunked(n, chunk, minN int, f func(lo, hi int)) {
+	chunks := (n + chunk - 1) / chunk
+	w := min(g.workers, chunks)
+	if n < minN || w <= 1 {
+		f(0, n)
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			c := int(next.Add(1)) - 1
+			if c >= chunks {
+				return
+			}
+			f(c*chunk, min((c+1)*chunk, n))
+		}
+	}
+	var wg sync.WaitGroup
+	for range w - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
+}
 
 // parallel runs f over [0,n) split among the workers and waits; below
 // minN items it runs f on the calling goroutine.

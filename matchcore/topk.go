@@ -89,7 +89,7 @@ func (g *Gallery) coarsePass(probe *Template, poses, budget int) []int32 {
 	bw := q.n * coarseLanes
 	nb := len(g.coarse) / bw
 	chunks := (nb + coarseChunkBlocks - 1) / coarseChunkBlocks
-	workers := min(g.workers, chunks)
+	workers := max(1, min(g.workers, chunks))
 	if n < g.cfg.MinParallel {
 		workers = 1
 	}
@@ -117,19 +117,16 @@ func (g *Gallery) coarsePass(probe *Template, poses, budget int) []int32 {
 		}
 		heaps[wi] = h
 	}
-	if workers <= 1 {
-		work(0)
-	} else {
-		var wg sync.WaitGroup
-		for wi := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				work(wi)
-			}()
-		}
-		wg.Wait()
+	var wg sync.WaitGroup
+	for wi := 1; wi < workers; wi++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(wi)
+		}()
 	}
+	work(0)
+	wg.Wait()
 	all := heaps[0]
 	for _, h := range heaps[1:] {
 		for j, s := range h.score {
