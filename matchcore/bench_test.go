@@ -60,16 +60,20 @@ func BenchmarkCompare(b *testing.B) {
 	}
 }
 
+// BenchmarkIdentify is one probe (with its pose variants) against galleries
+// of random templates with the default configuration: the coarse pass on
+// the probe's canonical pose and its two rotations (CoarsePoses 3; this
+// was BenchmarkIdentifyRotatedCoarse while the default was 1).
 func BenchmarkIdentify(b *testing.B) {
 	benchmarkIdentify(b, DefaultGalleryConfig(), []int{1000, 10000, 100000, 1000000})
 }
 
-// BenchmarkIdentifyRotatedCoarse is BenchmarkIdentify with the coarse pass
-// also trying the probe's two rotated poses (CoarsePoses 3), the setting
-// that keeps the coarse recall on rotated palms.
-func BenchmarkIdentifyRotatedCoarse(b *testing.B) {
+// BenchmarkIdentifyCanonicalCoarse is BenchmarkIdentify with the coarse
+// pass on the probe's canonical pose only (CoarsePoses 1, the default
+// before the vector kernels).
+func BenchmarkIdentifyCanonicalCoarse(b *testing.B) {
 	cfg := DefaultGalleryConfig()
-	cfg.CoarsePoses = 3
+	cfg.CoarsePoses = 1
 	benchmarkIdentify(b, cfg, []int{100000, 1000000})
 }
 

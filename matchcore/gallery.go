@@ -45,10 +45,11 @@ const DefaultThreshold = 0.48
 
 // DefaultGalleryConfig returns the default configuration: Threshold
 // DefaultThreshold, all cores, 512 candidates or 0.1% of the gallery,
-// coarse pass on the probe's canonical pose (set CoarsePoses to 3 for
-// captures that arrive rotated: about 3x slower coarse pass, see DESIGN.md).
+// coarse pass on the probe's canonical pose and its two rotations
+// (CoarsePoses 3, which keeps the coarse pass's recall on palms presented
+// rotated; 1 makes the coarse pass about 3x cheaper, see DESIGN.md).
 func DefaultGalleryConfig() GalleryConfig {
-	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 1}
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 3}
 }
 
 // Validate checks the configuration; errors wrap ErrBadConfig.
