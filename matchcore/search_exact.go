@@ -49,13 +49,25 @@ func (set poseSet) scoreVec(b *Template) float64 {
 	p0 := set.ps[0]
 	pw := planesWords(p0.t.planes)
 	var gal [vecShifts * 2 * vecWords]uint64
-	for d := 0; d < vecShifts; d++ { // dy = d - s
-		o := d * 2 * vecWords
-		for i := 0; i < p0.nSample; i++ {
-			g := (d + i*sampleRows) * pw
-			for w := 0; w < pw; w++ {
-				gal[o+i*pw+w] = b.code[g+w]
-				gal[o+vecWords+i*pw+w] = b.mask[g+w]
+	if pw == 3 && p0.nSample == 7 { // the default geometry, unrolled
+		for d := 0; d < vecShifts; d++ { // dy = d - s
+			dst := (*[2 * vecWords]uint64)(gal[d*2*vecWords:])
+			for i := 0; i < 7; i++ {
+				g := (d + i*sampleRows) * 3
+				c, m := (*[3]uint64)(b.code[g:]), (*[3]uint64)(b.mask[g:])
+				dst[3*i], dst[3*i+1], dst[3*i+2] = c[0], c[1], c[2]
+				dst[vecWords+3*i], dst[vecWords+3*i+1], dst[vecWords+3*i+2] = m[0], m[1], m[2]
+			}
+		}
+	} else {
+		for d := 0; d < vecShifts; d++ {
+			o := d * 2 * vecWords
+			for i := 0; i < p0.nSample; i++ {
+				g := (d + i*sampleRows) * pw
+				for w := 0; w < pw; w++ {
+					gal[o+i*pw+w] = b.code[g+w]
+					gal[o+vecWords+i*pw+w] = b.mask[g+w]
+				}
 			}
 		}
 	}
