@@ -156,12 +156,18 @@ func BenchmarkCoarseKernel(b *testing.B) {
 	out := make([]float32, len(slab)/cw)
 	for _, poses := range []int{1, 3} {
 		q := newCoarseQuery(probe, poses)
-		for _, impl := range []string{"kernel", "go"} {
+		ref := newCoarseProbe(probe, poses)
+		for _, impl := range []string{"kernel", "go", "reference"} {
 			b.Run(fmt.Sprintf("poses=%d/%s", poses, impl), func(b *testing.B) {
 				for b.Loop() {
-					if impl == "go" {
+					switch impl {
+					case "go":
 						q.scoreBlocksGo(slab, out)
-					} else {
+					case "reference": // the contiguous layout before the kernel
+						for i, t := range ts {
+							out[i] = ref.score(t.coarse[:cw])
+						}
+					default:
 						q.scoreBlocks(slab, out)
 					}
 				}

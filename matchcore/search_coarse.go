@@ -45,6 +45,9 @@ type coarseQuery struct {
 	// pm holds per shift, per word, the probe's code word (already
 	// masked) then its mask word: pm[2*(s*n+w)], pm[2*(s*n+w)+1].
 	pm []uint64
+	// code and mask are the same words shift-major, n per shift (for the
+	// Go path).
+	code, mask []uint64
 	// cnt and inv are the number of reliable probe bits per shift and
 	// 1/sqrt of it.
 	cnt []int32
@@ -77,6 +80,8 @@ func newCoarseQuery(t *Template, poses int) *coarseQuery {
 					shiftBoardInto(mask, cw[(O+o)*wpp:(O+o+1)*wpp], side, dx, dy)
 					for w := range code {
 						q.pm = append(q.pm, code[w]&mask[w], mask[w])
+						q.code = append(q.code, code[w]&mask[w])
+						q.mask = append(q.mask, mask[w])
 						cnt += bits.OnesCount64(mask[w])
 					}
 				}
@@ -156,7 +161,8 @@ func (q *coarseQuery) scoreBlocks(slab []uint64, out []float32) {
 }
 
 // scoreBlocksGo is scoreBlocks in Go (other CPUs and geometries; the
-// reference the kernel is tested against).
+// reference the kernel is tested against): the same per-lane counts, with
+// the 8 lanes of a block in 8 scalar accumulators.
 func (q *coarseQuery) scoreBlocksGo(slab []uint64, out []float32) {
 	n := q.n
 	bw := n * coarseLanes
@@ -167,17 +173,23 @@ func (q *coarseQuery) scoreBlocksGo(slab []uint64, out []float32) {
 			best[l] = -1e9
 		}
 		for s := 0; s < q.shifts; s++ {
-			pm := q.pm[2*n*s : 2*n*(s+1) : 2*n*(s+1)]
-			var diff [coarseLanes]int
-			for w := 0; w < n; w++ {
-				p, m := pm[2*w], pm[2*w+1]
-				g := blk[w*coarseLanes : (w+1)*coarseLanes : (w+1)*coarseLanes]
-				for l := range diff {
-					diff[l] += bits.OnesCount64((g[l] & m) ^ p)
-				}
+			pc := q.code[n*s : n*(s+1) : n*(s+1)]
+			pm := q.mask[n*s : n*(s+1) : n*(s+1)]
+			var d0, d1, d2, d3, d4, d5, d6, d7 int
+			for w := range pc {
+				p, m := pc[w], pm[w]
+				g := (*[coarseLanes]uint64)(blk[w*coarseLanes:])
+				d0 += bits.OnesCount64((g[0] & m) ^ p)
+				d1 += bits.OnesCount64((g[1] & m) ^ p)
+				d2 += bits.OnesCount64((g[2] & m) ^ p)
+				d3 += bits.OnesCount64((g[3] & m) ^ p)
+				d4 += bits.OnesCount64((g[4] & m) ^ p)
+				d5 += bits.OnesCount64((g[5] & m) ^ p)
+				d6 += bits.OnesCount64((g[6] & m) ^ p)
+				d7 += bits.OnesCount64((g[7] & m) ^ p)
 			}
 			c, inv := int(q.cnt[s]), q.inv[s]
-			for l, d := range diff {
+			for l, d := range [coarseLanes]int{d0, d1, d2, d3, d4, d5, d6, d7} {
 				if v := float32(c-2*d) * inv; v > best[l] {
 					best[l] = v
 				}
