@@ -157,12 +157,17 @@ func BenchmarkCoarseKernel(b *testing.B) {
 	for _, poses := range []int{1, 3} {
 		q := newCoarseQuery(probe, poses)
 		ref := newCoarseProbe(probe, poses)
-		for _, impl := range []string{"kernel", "go", "reference"} {
+		for _, impl := range []string{"kernel", "avx2", "go", "reference"} {
+			if impl == "avx2" && !haveCoarseAVX2 {
+				continue
+			}
 			b.Run(fmt.Sprintf("poses=%d/%s", poses, impl), func(b *testing.B) {
 				for b.Loop() {
 					switch impl {
 					case "go":
 						q.scoreBlocksGo(slab, out)
+					case "avx2":
+						coarseBlocks24AVX2(&slab[0], len(slab)/(cw*coarseLanes), &q.pm[0], &q.cnt[0], &q.inv[0], q.shifts, &out[0])
 					case "reference": // the contiguous layout before the kernel
 						for i, t := range ts {
 							out[i] = ref.score(t.coarse[:cw])

@@ -7,6 +7,16 @@ import "golang.org/x/sys/cpu"
 // haveCoarseAsm reports whether coarseBlocks24 can run on this CPU.
 var haveCoarseAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VPOPCNTDQ && cpu.X86.HasAVX2
 
+// haveCoarseAVX2 reports whether coarseBlocks24AVX2 can run on this CPU
+// (used where haveCoarseAsm is false).
+var haveCoarseAVX2 = cpu.X86.HasAVX2
+
+// coarseBlocks24AVX2 is coarseBlocks24 with AVX2 only (nibble-table
+// popcount). Implemented in search_amd64.s.
+//
+//go:noescape
+func coarseBlocks24AVX2(slab *uint64, nblocks int, pm *uint64, cnt *int32, inv *float32, shifts int, out *float32)
+
 // coarseBlocks24 scores nblocks blocks of the coarse slab (templates of 24
 // code words, see coarseQuery.scoreBlocks) against shifts prepared probe
 // shifts and writes 8 scores per block to out. Implemented in

@@ -157,6 +157,10 @@ func (q *coarseQuery) scoreBlocks(slab []uint64, out []float32) {
 		coarseBlocks24(&slab[0], nb, &q.pm[0], &q.cnt[0], &q.inv[0], q.shifts, &out[0])
 		return
 	}
+	if q.n == 24 && haveCoarseAVX2 {
+		coarseBlocks24AVX2(&slab[0], nb, &q.pm[0], &q.cnt[0], &q.inv[0], q.shifts, &out[0])
+		return
+	}
 	q.scoreBlocksGo(slab[:nb*bw], out)
 }
 

@@ -22,3 +22,11 @@ func exactSample(gal *uint64, probe *uint64, poses int, inv *float32, out *float
 func shiftedDiff(ac, am, bc, bm *uint64, words int, shl, shr uint64, colMask uint32) (diff, n int) {
 	panic("matchcore: shiftedDiff without assembly kernel")
 }
+
+// haveCoarseAVX2 is false: no assembly kernel on this platform.
+const haveCoarseAVX2 = false
+
+// coarseBlocks24AVX2 is never called where haveCoarseAVX2 is false.
+func coarseBlocks24AVX2(slab *uint64, nblocks int, pm *uint64, cnt *int32, inv *float32, shifts int, out *float32) {
+	panic("matchcore: coarseBlocks24AVX2 without assembly kernel")
+}

@@ -99,10 +99,15 @@ func TestCoarseScoreBlocks(t *testing.T) {
 			gotGo := make([]float32, len(slab)/cw)
 			q.scoreBlocks(slab, got)
 			q.scoreBlocksGo(slab, gotGo)
+			gotAVX2 := slices.Clone(gotGo)
+			if haveCoarseAVX2 && q.n == 24 {
+				coarseBlocks24AVX2(&slab[0], len(slab)/(cw*coarseLanes), &q.pm[0], &q.cnt[0], &q.inv[0], q.shifts, &gotAVX2[0])
+			}
 			for i, tp := range ts {
 				want := ref.score(tp.coarse[:cw])
-				if got[i] != want || gotGo[i] != want {
-					t.Fatalf("template %d: kernel %v, Go %v, reference %v (asm %v)", i, got[i], gotGo[i], want, haveCoarseAsm)
+				if got[i] != want || gotGo[i] != want || gotAVX2[i] != want {
+					t.Fatalf("template %d: kernel %v, Go %v, AVX2 %v, reference %v (AVX-512 %v, AVX2 %v)",
+						i, got[i], gotGo[i], gotAVX2[i], want, haveCoarseAsm, haveCoarseAVX2)
 				}
 			}
 		})
