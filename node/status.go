@@ -149,7 +149,7 @@ func (n *Node) handleReconcile(w http.ResponseWriter, r *http.Request) {
 func clusterErr(err error) error {
 	switch {
 	case errors.Is(err, consensus.ErrUnknownNode):
-		return errf(http.StatusNotFound, "unknown_node", "%v", err)
+		return errf(http.StatusNotFound, "unknown_node", "%v: not in the store's configuration (already removed, e.g. by an earlier call whose answer was lost? see palmctl members)", err)
 	case errors.Is(err, consensus.ErrWrongStore):
 		return errf(http.StatusConflict, "wrong_store", "%v", err)
 	case errors.Is(err, consensus.ErrNotLeader), errors.Is(err, consensus.ErrNoLeader):
