@@ -249,3 +249,50 @@ func TestExactKernels(t *testing.T) {
 		})
 	}
 }
+
+// geomTemplate is a random template of the given geometry with 0-2 pose
+// variants.
+func geomTemplate(rng *rand.Rand, rows, cols, planes, variants int) *Template {
+	pw := planesWords(planes)
+	mk := func() ([]uint64, []uint64) {
+		code, mask := make([]uint64, rows*pw), make([]uint64, rows*pw)
+		for i := range code {
+			mask[i] = wordMask(cols, 2*(i%pw)+1 < planes) & (rng.Uint64() | rng.Uint64())
+			code[i] = rng.Uint64() & mask[i]
+		}
+		return code, mask
+	}
+	t := &Template{rows: rows, cols: cols, planes: planes}
+	t.code, t.mask = mk()
+	for range variants {
+		c, m := mk()
+		t.variants = append(t.variants, variant{code: c, mask: m})
+	}
+	return t
+}
+
+// TestExactKernelsGeometry checks the exact stage with the kernels against
+// the Go search on other grid sizes and plane counts (the kernel pads the
+// sampled words to 24 when fewer are used, and is not used when more).
+func TestExactKernelsGeometry(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, g := range []struct{ rows, cols, planes int }{
+		{16, 16, 6}, {32, 32, 8}, {24, 20, 3}, {32, 32, 10}, {8, 8, 1},
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%d", g.rows, g.cols, g.planes), func(t *testing.T) {
+			for i := range 5 {
+				a := geomTemplate(rng, g.rows, g.cols, g.planes, i%3)
+				b := geomTemplate(rng, g.rows, g.cols, g.planes, i%2)
+				for _, c := range [][2]*Template{{a, b}, {b, a}, {a, a.canonical()}} {
+					set := preparePoses(c[0])
+					goSet := set
+					goSet.vec = nil
+					got, want := set.score(c[1]), goSet.score(c[1])
+					if got != want {
+						t.Fatalf("score %v, Go %v (kernel layout %v)", got, want, set.vec != nil)
+					}
+				}
+			}
+		})
+	}
+}
