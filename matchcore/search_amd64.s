@@ -184,7 +184,7 @@ done:
 // zero-padded). For each pose, dy and dx it counts n = popcount(pm & gm)
 // and diff = popcount((pc ^ gc) & pm & gm) over the 24 words and writes
 // float32(n - 2*diff) * inv[n] (-1e30 where n is 0) to
-// out[(pose*7+dy)*8+dx]; lane 7 of each group is -1e30.
+// out[(pose*7+dy)*8+dx]; lane 7 of each group is the max of lanes 0-6.
 // AVX-512F + VPOPCNTDQ, AVX2 for the 8-lane float tail.
 TEXT ·exactSample(SB), NOSPLIT, $0-40
 	MOVQ gal+0(FP), SI
@@ -368,6 +368,13 @@ xdy:
 	MOVQ AX, X14
 	VPBROADCASTD X14, Y14
 	VBLENDVPS Y13, Y14, Y10, Y10
+	VPERM2F128 $0x01, Y10, Y10, Y11 // max of the 8 lanes into lane 7
+	VMAXPS Y11, Y10, Y11
+	VPERMILPS $0x4e, Y11, Y12
+	VMAXPS Y12, Y11, Y11
+	VPERMILPS $0xb1, Y11, Y12
+	VMAXPS Y12, Y11, Y11
+	VBLENDPS $0x80, Y11, Y10, Y10
 	VMOVUPS Y10, (DI)
 	ADDQ $32, DI
 	ADDQ $384, R10

@@ -4,8 +4,9 @@ package matchcore
 // kernel exactSample: for the default geometry (7x7 shifts, at most 24
 // sampled words per alignment) all poses x 49 shifts of one candidate are
 // counted in one call, which writes one float32 score per alignment,
-// bit-for-bit the value the Go loop computes; the Go side then picks the
-// refineTop best in the same order and with the same tie rule.
+// bit-for-bit the value the Go loop computes, and the max of each group of
+// 7 (one pose and dy); the Go side then picks the refineTop best in the same
+// order and with the same tie rule, skipping groups whose max cannot enter.
 
 const (
 	// vecShifts is the number of shifts per axis the kernel handles.
@@ -79,8 +80,11 @@ func (set poseSet) scoreVec(b *Template) float64 {
 	}
 	for pi := range set.ps {
 		for d := 0; d < vecShifts; d++ {
-			row := out[(pi*vecShifts+d)*8 : (pi*vecShifts+d)*8+vecShifts]
-			for k, v := range row {
+			row := out[(pi*vecShifts+d)*8 : (pi*vecShifts+d)*8+8]
+			if row[7] <= top[refineTop-1].v { // the group's max: none enters
+				continue
+			}
+			for k, v := range row[:vecShifts] {
 				if v > top[refineTop-1].v {
 					j := refineTop - 1
 					for j > 0 && top[j-1].v < v {
