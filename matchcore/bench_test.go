@@ -181,3 +181,37 @@ func BenchmarkCoarseKernel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExactSample is the exact stage's first-stage kernels alone (all
+// 9 poses x 49 shifts of one candidate), where the CPU has them.
+func BenchmarkExactSample(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	set := preparePoses(randomProbe(rng))
+	if set.vec == nil {
+		b.Skip("no exact-stage kernel on this CPU")
+	}
+	y := randomTemplate(rng)
+	var gal [vecShifts * 2 * vecWords]uint64
+	for d := 0; d < vecShifts; d++ {
+		for i := 0; i < 7; i++ {
+			g := (d + i*sampleRows) * 3
+			copy(gal[d*2*vecWords+3*i:], y.code[g:g+3])
+			copy(gal[d*2*vecWords+vecWords+3*i:], y.mask[g:g+3])
+		}
+	}
+	out := make([]float32, vecMaxPoses*vecShifts*8)
+	for _, k := range []struct {
+		name string
+		ok   bool
+		f    func(gal *uint64, probe *uint64, poses int, inv *float32, out *float32)
+	}{{"avx512", haveExactAsm, exactSample}, {"avx2", haveExactAVX2, exactSampleAVX2}} {
+		b.Run(k.name, func(b *testing.B) {
+			if !k.ok {
+				b.Skip("not on this CPU")
+			}
+			for b.Loop() {
+				k.f(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
+			}
+		})
+	}
+}

@@ -40,3 +40,13 @@ func exactSample(gal *uint64, probe *uint64, poses int, inv *float32, out *float
 //
 //go:noescape
 func shiftedDiff(ac, am, bc, bm *uint64, words int, shl, shr uint64, colMask uint32) (diff, n int)
+
+// haveExactAVX2 reports whether exactSampleAVX2 can run on this CPU (used
+// where haveExactAsm is false).
+var haveExactAVX2 = cpu.X86.HasAVX2
+
+// exactSampleAVX2 is exactSample with AVX2 only (nibble-table popcount).
+// Implemented in search_amd64.s.
+//
+//go:noescape
+func exactSampleAVX2(gal *uint64, probe *uint64, poses int, inv *float32, out *float32)

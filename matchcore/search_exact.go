@@ -1,7 +1,7 @@
 package matchcore
 
 // The exact stage's first search stage (poseSet.score) with the vector
-// kernel exactSample: for the default geometry (7x7 shifts, at most 24
+// kernel exactSample (AVX-512; exactSampleAVX2 on CPUs with AVX2 only): for the default geometry (7x7 shifts, at most 24
 // sampled words per alignment) all poses x 49 shifts of one candidate are
 // counted in one call, which writes one float32 score per alignment,
 // bit-for-bit the value the Go loop computes, and the max of each group of
@@ -22,7 +22,7 @@ const (
 // exactSample, [pose][dx index][code vecWords, mask vecWords], or returns
 // nil when the kernel does not apply (no CPU support, another geometry).
 func sampleVec(ps []*prepared) []uint64 {
-	if !haveExactAsm || len(ps) == 0 || len(ps) > vecMaxPoses {
+	if !(haveExactAsm || haveExactAVX2) || len(ps) == 0 || len(ps) > vecMaxPoses {
 		return nil
 	}
 	for _, p := range ps {
@@ -73,7 +73,11 @@ func (set poseSet) scoreVec(b *Template) float64 {
 		}
 	}
 	var out [vecMaxPoses * vecShifts * 8]float32
-	exactSample(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
+	if haveExactAsm {
+		exactSample(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
+	} else {
+		exactSampleAVX2(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
+	}
 	var top [refineTop]cand
 	for i := range top {
 		top[i].v = -1e30

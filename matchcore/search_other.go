@@ -30,3 +30,11 @@ const haveCoarseAVX2 = false
 func coarseBlocks24AVX2(slab *uint64, nblocks int, pm *uint64, cnt *int32, inv *float32, shifts int, out *float32) {
 	panic("matchcore: coarseBlocks24AVX2 without assembly kernel")
 }
+
+// haveExactAVX2 is false: no assembly kernel on this platform.
+const haveExactAVX2 = false
+
+// exactSampleAVX2 is never called where haveExactAVX2 is false.
+func exactSampleAVX2(gal *uint64, probe *uint64, poses int, inv *float32, out *float32) {
+	panic("matchcore: exactSampleAVX2 without assembly kernel")
+}

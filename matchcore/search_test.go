@@ -154,7 +154,7 @@ func sparseTemplate(rng *rand.Rand, emptyEvery int) *Template {
 // poseSet.score with and without the kernel (also on Compare's symmetric
 // path).
 func TestExactKernels(t *testing.T) {
-	if !haveExactAsm {
+	if !haveExactAsm && !haveExactAVX2 {
 		t.Skip("no exact-stage kernel on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(21, 22))
@@ -181,6 +181,9 @@ func TestExactKernels(t *testing.T) {
 			}
 			b := c.b
 			for pi, p := range set.ps {
+				if !haveExactAsm {
+					break
+				}
 				pw := planesWords(p.t.planes)
 				for dy := -p.s; dy <= p.s; dy++ {
 					for k := 0; k <= 2*p.s; k++ {
@@ -213,32 +216,45 @@ func TestExactKernels(t *testing.T) {
 					copy(gal[o+vecWords+i*pw:], b.mask[g:g+pw])
 				}
 			}
-			out := make([]float32, len(set.ps)*vecShifts*8)
-			exactSample(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
-			for pi, p := range set.ps {
-				for d := 0; d < vecShifts; d++ {
-					base := d * pw
-					for k, sm := range p.sample {
-						diff, n := 0, 0
-						for i := 0; i < p.nSample; i++ {
-							for w := 0; w < pw; w++ {
-								g := base + i*sampleRows*pw + w
-								m := sm[(i*pw+w)*2+1] & b.mask[g]
-								n += bits.OnesCount64(m)
-								diff += bits.OnesCount64((sm[(i*pw+w)*2] ^ b.code[g]) & m)
+			var kernels []func(out []float32)
+			if haveExactAsm {
+				kernels = append(kernels, func(out []float32) {
+					exactSample(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
+				})
+			}
+			if haveExactAVX2 {
+				kernels = append(kernels, func(out []float32) {
+					exactSampleAVX2(&gal[0], &set.vec[0], len(set.ps), &invSqrt[0], &out[0])
+				})
+			}
+			for ki, kernel := range kernels {
+				out := make([]float32, len(set.ps)*vecShifts*8)
+				kernel(out)
+				for pi, p := range set.ps {
+					for d := 0; d < vecShifts; d++ {
+						base := d * pw
+						for k, sm := range p.sample {
+							diff, n := 0, 0
+							for i := 0; i < p.nSample; i++ {
+								for w := 0; w < pw; w++ {
+									g := base + i*sampleRows*pw + w
+									m := sm[(i*pw+w)*2+1] & b.mask[g]
+									n += bits.OnesCount64(m)
+									diff += bits.OnesCount64((sm[(i*pw+w)*2] ^ b.code[g]) & m)
+								}
+							}
+							want := float32(-1e30)
+							if n > 0 {
+								want = float32(n-2*diff) * invSqrtN(n)
+							}
+							if got := out[(pi*vecShifts+d)*8+k]; got != want {
+								t.Fatalf("kernel %d: pose %d dy %d k %d: %v, Go %v (n %d diff %d)", ki, pi, d-p.s, k, got, want, n, diff)
 							}
 						}
-						want := float32(-1e30)
-						if n > 0 {
-							want = float32(n-2*diff) * invSqrtN(n)
+						grp := out[(pi*vecShifts+d)*8 : (pi*vecShifts+d)*8+8]
+						if mx := slices.Max(grp[:7]); grp[7] != mx {
+							t.Fatalf("kernel %d: group max lane %v, max %v", ki, grp[7], mx)
 						}
-						if got := out[(pi*vecShifts+d)*8+k]; got != want {
-							t.Fatalf("pose %d dy %d k %d: kernel %v, Go %v (n %d diff %d)", pi, d-p.s, k, got, want, n, diff)
-						}
-					}
-					grp := out[(pi*vecShifts+d)*8 : (pi*vecShifts+d)*8+8]
-					if mx := slices.Max(grp[:7]); grp[7] != mx {
-						t.Fatalf("group max lane %v, max %v", grp[7], mx)
 					}
 				}
 			}
