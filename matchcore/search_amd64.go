@@ -2,6 +2,8 @@
 
 package matchcore
 
+//go:generate sh -c "go run search_asm_gen.go > search_amd64.s"
+
 import "golang.org/x/sys/cpu"
 
 // haveCoarseAsm reports whether coarseBlocks24 can run on this CPU.
