@@ -98,9 +98,12 @@ type Gallery struct {
 	ids    map[string]*owner
 }
 
+// entry is one enrolled template: its owner and the canonical fine code
+// and mask (held by value, so that the exact stage reaches the code from
+// the entries array without another indirection).
 type entry struct {
 	own *owner
-	t   *Template
+	t   Template
 }
 
 type owner struct {
@@ -159,7 +162,7 @@ func (g *Gallery) Add(id string, ts ...*Template) error {
 		o.ents = append(o.ents, len(g.ents))
 		// Keep only what the exact stage reads: the canonical fine code and
 		// mask (the coarse code words go to the slab).
-		fine := &Template{rows: t.rows, cols: t.cols, planes: t.planes, code: t.code, mask: t.mask}
+		fine := Template{rows: t.rows, cols: t.cols, planes: t.planes, code: t.code, mask: t.mask}
 		cw := len(t.coarse) / 2 // code words only
 		if i := len(g.ents); i%coarseLanes == 0 {
 			g.coarse = append(g.coarse, make([]uint64, cw*coarseLanes)...)
@@ -272,7 +275,10 @@ func (g *Gallery) Best(probe *Template, k int) []Match {
 	scores := make([]float64, len(cand))
 	g.chunked(len(cand), exactChunk, minParallelExact, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			scores[i] = p.score(g.ents[cand[i]].t)
+			if i+1 < hi {
+				prefetchTemplate(&g.ents[cand[i+1]].t)
+			}
+			scores[i] = p.score(&g.ents[cand[i]].t)
 		}
 	})
 	return g.topIDs(cand, scores, k)

@@ -52,3 +52,9 @@ var haveExactAVX2 = cpu.X86.HasAVX2
 //
 //go:noescape
 func exactSampleAVX2(gal *uint64, probe *uint64, poses int, inv *float32, out *float32)
+
+// prefetchLines asks the CPU to bring lines cache lines from p into its
+// caches (PREFETCHT0). Implemented in search_amd64.s.
+//
+//go:noescape
+func prefetchLines(p *uint64, lines int)

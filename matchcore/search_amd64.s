@@ -2035,3 +2035,19 @@ ystore6:
 ydone:
 	VZEROUPPER
 	RET
+
+// func prefetchLines(p *uint64, lines int)
+//
+// PREFETCHT0 of lines cache lines from p.
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ lines+8(FP), CX
+	TESTQ CX, CX
+	JLE pdone
+ploop:
+	PREFETCHT0 (AX)
+	ADDQ $64, AX
+	DECQ CX
+	JNZ ploop
+pdone:
+	RET

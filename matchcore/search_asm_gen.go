@@ -29,6 +29,7 @@ func main() {
 	coarseAVX2()
 	constants()
 	exactAVX2()
+	prefetch()
 	os.Stdout.WriteString(out.String())
 }
 
@@ -464,5 +465,24 @@ func exactAVX2() {
 	a("\tJNZ ypose")
 	a("ydone:")
 	a("\tVZEROUPPER")
+	a("\tRET")
+}
+
+func prefetch() {
+	a("")
+	a("// func prefetchLines(p *uint64, lines int)")
+	a("//")
+	a("// PREFETCHT0 of lines cache lines from p.")
+	a("TEXT ·prefetchLines(SB), NOSPLIT, $0-16")
+	a("\tMOVQ p+0(FP), AX")
+	a("\tMOVQ lines+8(FP), CX")
+	a("\tTESTQ CX, CX")
+	a("\tJLE pdone")
+	a("ploop:")
+	a("\tPREFETCHT0 (AX)")
+	a("\tADDQ $64, AX")
+	a("\tDECQ CX")
+	a("\tJNZ ploop")
+	a("pdone:")
 	a("\tRET")
 }

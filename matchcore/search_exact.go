@@ -102,3 +102,12 @@ func (set poseSet) scoreVec(b *Template) float64 {
 	}
 	return set.refine(b, &top)
 }
+
+// prefetchTemplate starts loading t's fine code and mask into the caches,
+// so that the exact stage finds the next candidate there.
+func prefetchTemplate(t *Template) {
+	if n := len(t.code); n > 0 {
+		prefetchLines(&t.code[0], (8*n+63)/64)
+		prefetchLines(&t.mask[0], (8*n+63)/64)
+	}
+}

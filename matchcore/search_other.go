@@ -38,3 +38,6 @@ const haveExactAVX2 = false
 func exactSampleAVX2(gal *uint64, probe *uint64, poses int, inv *float32, out *float32) {
 	panic("matchcore: exactSampleAVX2 without assembly kernel")
 }
+
+// prefetchLines does nothing on this platform.
+func prefetchLines(p *uint64, lines int) {}
