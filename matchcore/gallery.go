@@ -31,17 +31,27 @@ type GalleryConfig struct {
 	// CandidateFraction is the fraction of the gallery's templates kept for
 	// exact rescoring when that is more than Candidates.
 	CandidateFraction float64
+	// SampleNorm normalises an id's score for its number of enrolled
+	// templates k: the score Identify and Best report, and Threshold is
+	// compared with, is the best template's Compare score minus
+	// SampleNorm·ln(k) (SampleNormalize), so that one threshold gives the
+	// same false-match rate whether a customer enrolled 1 capture or 10.
+	// 0 reports the raw best score. See DefaultSampleNorm.
+	SampleNorm float64
 }
 
-// DefaultThreshold is the default operating point of Identify, chosen for
-// a low false-match rate (a false match charges the wrong person). On
-// tongji-dev (300 palms, gallery session 1 with 10 captures per palm, probe
-// session 2; 897,000 impostor and 3,000 genuine probe-palm scores) no
-// impostor score reached it (FMR < 3.3e-6 at 95% confidence; the largest
-// was 0.444) and FNMR was 0.97%. It also has a margin over the largest
-// impostor score on polyu-nir-hand-dev through the scanner's ROI (0.466,
-// where 0.46 would have let 2 of 59,400 through). See DESIGN.md.
-const DefaultThreshold = 0.48
+// DefaultThreshold is the default operating point of Identify, on the
+// sample-normalised score (GalleryConfig.SampleNorm), chosen for a low
+// false-match rate (a false match charges the wrong person). On tongji-dev
+// (300 palms, gallery session 1 with 10 captures per palm, so normalised =
+// raw − 0.026; probe session 2; 897,000 impostor and 3,000 genuine
+// probe-palm scores) no impostor score reached it (FMR < 3.3e-6 at 95%
+// confidence; the largest was 0.444 raw, 0.418 normalised). For a customer
+// enrolled with 3 captures it means a best raw score of 0.467. It also keeps
+// a margin over the largest impostor score on polyu-nir-hand-dev through the
+// scanner's ROI (0.466 raw with 6 captures, 0.446 normalised). See
+// DESIGN.md.
+const DefaultThreshold = 0.455
 
 // DefaultGalleryConfig returns the default configuration: Threshold
 // DefaultThreshold, all cores, 512 candidates or 0.1% of the gallery,
@@ -49,7 +59,7 @@ const DefaultThreshold = 0.48
 // (CoarsePoses 3, which keeps the coarse pass's recall on palms presented
 // rotated; 1 makes the coarse pass about 3x cheaper, see DESIGN.md).
 func DefaultGalleryConfig() GalleryConfig {
-	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 3}
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 3, SampleNorm: DefaultSampleNorm}
 }
 
 // Validate checks the configuration; errors wrap ErrBadConfig.
@@ -57,6 +67,8 @@ func (c GalleryConfig) Validate() error {
 	switch {
 	case !(c.Threshold >= 0 && c.Threshold <= 1):
 		return fmt.Errorf("Threshold %v not in [0,1]: %w", c.Threshold, ErrBadConfig)
+	case !(c.SampleNorm >= 0 && c.SampleNorm <= 0.1):
+		return fmt.Errorf("SampleNorm %v not in [0,0.1]: %w", c.SampleNorm, ErrBadConfig)
 	case c.Workers < 0:
 		return fmt.Errorf("Workers %d negative: %w", c.Workers, ErrBadConfig)
 	case c.CoarsePoses < 0:
@@ -71,8 +83,9 @@ func (c GalleryConfig) Validate() error {
 	return nil
 }
 
-// Match is one search result: an enrolled id and its score (the best over
-// that id's templates).
+// Match is one search result: an enrolled id and its score, the best
+// Compare score over that id's templates normalised for their number (see
+// GalleryConfig.SampleNorm).
 type Match struct {
 	ID    string
 	Score float64
@@ -249,7 +262,7 @@ func (g *Gallery) Identify(probe *Template) (Match, bool) {
 
 // Best returns up to k best-scoring enrolled ids for probe, best first,
 // whatever their scores; each id's score is its best template's Compare
-// score. In galleries larger than the candidate budget only templates that
+// score, normalised for the id's number of templates (SampleNorm). In galleries larger than the candidate budget only templates that
 // pass the coarse pass are scored, so ids that fail it are not returned.
 func (g *Gallery) Best(probe *Template, k int) []Match {
 	if probe == nil || k <= 0 || len(probe.coarse) == 0 {
@@ -365,7 +378,7 @@ func (g *Gallery) topIDs(ents []int32, scores []float64, k int) []Match {
 	}
 	out := make([]Match, 0, len(best))
 	for o, s := range best {
-		out = append(out, Match{ID: o.id, Score: s})
+		out = append(out, Match{ID: o.id, Score: SampleNormalize(s, len(o.ents), g.cfg.SampleNorm)})
 	}
 	slices.SortFunc(out, func(a, b Match) int {
 		switch {

@@ -3,6 +3,7 @@ package matchcore
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -210,5 +211,48 @@ func TestCoarsePassReference(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestGallerySampleNorm(t *testing.T) {
+	probe := synthTemplate(t, 7, 3, 9)
+	one := synthTemplate(t, 7, 0, 1)
+	raw := Compare(probe, one)
+	cases := []struct {
+		name  string
+		k     int
+		slope float64
+		want  float64
+	}{
+		{"one template", 1, DefaultSampleNorm, raw},
+		{"ten copies", 10, DefaultSampleNorm, raw - DefaultSampleNorm*math.Log(10)},
+		{"three copies", 3, DefaultSampleNorm, raw - DefaultSampleNorm*math.Log(3)},
+		{"normalisation off", 10, 0, raw},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultGalleryConfig()
+			cfg.SampleNorm = c.slope
+			g, err := NewGallery(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := make([]*Template, c.k)
+			for i := range ts {
+				ts[i] = one
+			}
+			if err := g.Add("a", ts...); err != nil {
+				t.Fatal(err)
+			}
+			ms := g.Best(probe, 1)
+			if len(ms) != 1 || math.Abs(ms[0].Score-c.want) > 1e-9 {
+				t.Fatalf("Best = %+v, want score %v (raw %v)", ms, c.want, raw)
+			}
+		})
+	}
+	cfg := DefaultGalleryConfig()
+	cfg.SampleNorm = -0.01
+	if _, err := NewGallery(cfg); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("negative SampleNorm: %v", err)
 	}
 }
