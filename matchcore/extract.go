@@ -296,29 +296,37 @@ func (e *Extractor) code(resp []float32) (*Template, error) {
 	G, O := c.Grid, c.Orientations
 	pw := planesWords(O)
 	t := &Template{rows: G, cols: G, planes: O, code: make([]uint64, G*pw), mask: make([]uint64, G*pw)}
-	mags := make([]float32, G*G)
+	n := G * G
+	// keys are the response magnitudes as float bits without the sign:
+	// for non-negative floats the bits order as the values do, and integer
+	// compares make the bit packing below branch-free.
+	keys := make([]uint32, n)
+	scratch := make([]uint32, n)
+	k := int(c.FragileFraction * float64(n))
 	for o := 0; o < O; o++ {
-		for i := range mags {
-			mags[i] = abs32(resp[i*O+o])
+		peak := uint32(0)
+		for i := range keys {
+			b := math.Float32bits(resp[i*O+o]) &^ (1 << 31)
+			keys[i] = b
+			peak = max(peak, b)
 		}
-		thr := float32(0)
+		thr := uint32(0)
 		if c.FragileFraction > 0 {
-			if slices.Max(mags) <= 0 {
+			if peak == 0 {
 				return nil, fmt.Errorf("no texture: %w", ErrNotPalm)
 			}
-			thr = kthSmallest(slices.Clone(mags), int(c.FragileFraction*float64(len(mags))))
+			thr = selectKth(keys, k, scratch)
 		}
 		shift := uint(32 * (o & 1))
 		for gy := 0; gy < G; gy++ {
 			var cw, mw uint64
-			for gx := 0; gx < G; gx++ {
-				i := gy*G + gx
-				if mags[i] > thr || (c.FragileFraction == 0 && mags[i] > 0) {
-					mw |= 1 << uint(gx)
-					if resp[i*O+o] > 0 {
-						cw |= 1 << uint(gx)
-					}
-				}
+			row := keys[gy*G : gy*G+G]
+			rr := resp[gy*G*O : (gy+1)*G*O]
+			for gx, b := range row {
+				m := uint64((thr - b) >> 31)                      // 1 if b > thr
+				neg := uint64(math.Float32bits(rr[gx*O+o]) >> 31) // 1 if the response is negative
+				mw |= m << uint(gx)
+				cw |= (m &^ neg) << uint(gx)
 			}
 			t.code[gy*pw+o/2] |= cw << shift
 			t.mask[gy*pw+o/2] |= mw << shift

@@ -1,8 +1,10 @@
 package matchcore
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // bank8 re-lays an interleaved bank of O <= 8 filters ([tap][O]) as
@@ -48,10 +50,53 @@ func filterWindows8(pad []float32, offs []int, P, side int, bank []float32, O in
 	}
 }
 
+// selectKth returns the k-th smallest (0-based) of v, values below 1<<31
+// (non-negative float32 bits), without changing v; scratch must have
+// len(v) elements. It brackets the answer between two order statistics of
+// a fixed sample of v and selects within the elements in the bracket; if
+// the bracket misses (rare) it selects over all of v. The result is
+// exactly kthSmallest's.
+func selectKth(v []uint32, k int, scratch []uint32) uint32 {
+	const S, margin = 64, 7
+	n := len(v)
+	scratch = scratch[:n]
+	if n < 4*S {
+		copy(scratch, v)
+		return kthSmallest(scratch, k)
+	}
+	var samp [S]uint32
+	step := n / S
+	for i := range samp {
+		samp[i] = v[i*step]
+	}
+	slices.Sort(samp[:])
+	r := k * S / n
+	lo, hi := uint32(0), uint32(1<<31-1)
+	if r-margin >= 0 {
+		lo = samp[r-margin]
+	}
+	if r+margin < S {
+		hi = samp[r+margin]
+	}
+	below, j := 0, 0
+	for _, x := range v { // branch-free: x < lo counts, lo <= x <= hi is kept
+		under := int((x - lo) >> 31)
+		over := int((hi - x) >> 31)
+		below += under
+		scratch[j] = x
+		j += 1 - under - over
+	}
+	if below <= k && k < below+j {
+		return kthSmallest(scratch[:j], k-below)
+	}
+	copy(scratch, v)
+	return kthSmallest(scratch, k)
+}
+
 // kthSmallest returns the k-th smallest (0-based) of v, reordering v; it is
 // the value sorting v would put at index k (quickselect, Hoare partition
 // around a median of three).
-func kthSmallest(v []float32, k int) float32 {
+func kthSmallest[T cmp.Ordered](v []T, k int) T {
 	lo, hi := 0, len(v)-1
 	for lo < hi {
 		mid := lo + (hi-lo)/2

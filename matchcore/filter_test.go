@@ -101,9 +101,18 @@ func TestKthSmallestMatchesSort(t *testing.T) {
 			}
 			sorted := slices.Clone(v)
 			slices.Sort(sorted)
-			k := rng.IntN(n)
-			if got := kthSmallest(slices.Clone(v), k); got != sorted[k] {
-				t.Fatalf("n %d k %d: got %v want %v", n, k, got, sorted[k])
+			for _, k := range []int{rng.IntN(n), n / 5, 0, n - 1} {
+				if got := kthSmallest(slices.Clone(v), k); got != sorted[k] {
+					t.Fatalf("kthSmallest n %d k %d: got %v want %v", n, k, got, sorted[k])
+				}
+				keys := make([]uint32, n)
+				for i, x := range v {
+					keys[i] = math.Float32bits(x)
+				}
+				orig := slices.Clone(keys)
+				if got := selectKth(keys, k, make([]uint32, n)); got != math.Float32bits(sorted[k]) || !slices.Equal(keys, orig) {
+					t.Fatalf("selectKth n %d k %d: got %v want %v (input changed: %v)", n, k, math.Float32frombits(got), sorted[k], !slices.Equal(keys, orig))
+				}
 			}
 		}
 	}
