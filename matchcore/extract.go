@@ -41,7 +41,7 @@ type ExtractorConfig struct {
 	// Gallery searches every variant of the probe against the enrolled
 	// templates' canonical codes, which tolerates palms presented rotated or
 	// at another distance (contactless capture). Empty: no variants. At most
-	// 8 variants in all.
+	// 14 variants in all.
 	PoseRotations, PoseScales []float64
 	// PoseGrid makes the variants every combination of a rotation in
 	// {0} + PoseRotations with a scale in {1} + PoseScales instead.
@@ -71,7 +71,7 @@ func DefaultExtractorConfig() ExtractorConfig {
 		SigmaAlong:      4.7,
 		Radius:          8,
 		FragileFraction: 0.2,
-		PoseRotations:   []float64{-7, 7},
+		PoseRotations:   []float64{-8, 8, -4, 4},
 		PoseScales:      []float64{0.93, 1.07},
 		PoseGrid:        true,
 		CoarseScale:     1.5,

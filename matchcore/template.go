@@ -53,7 +53,7 @@ type variant struct {
 }
 
 // maxVariants is the largest number of pose variants in a template.
-const maxVariants = 8
+const maxVariants = 14
 
 // coarseSide is the side of the coarse boards, from the coarse word count.
 func (t *Template) coarseSide() int {
