@@ -38,6 +38,16 @@ type GalleryConfig struct {
 	// same false-match rate whether a customer enrolled 1 capture or 10.
 	// 0 reports the raw best score. See DefaultSampleNorm.
 	SampleNorm float64
+	// TargetFPIR, when positive, raises the threshold as the store grows,
+	// so that a palm that is not enrolled is matched to somebody with a
+	// probability (false-positive identification rate) of about TargetFPIR
+	// whatever the number of enrolled ids: Identify accepts a score of at
+	// least max(Threshold, Tail.Threshold(FMRForFPIR(TargetFPIR, ids))).
+	// 0 keeps Threshold fixed. See Gallery.Threshold.
+	TargetFPIR float64
+	// Tail is the impostor score tail used with TargetFPIR;
+	// DefaultImpostorTail when zero.
+	Tail TailFit
 }
 
 // DefaultThreshold is the default operating point of Identify, on the
@@ -59,7 +69,7 @@ const DefaultThreshold = 0.455
 // (CoarsePoses 3, which keeps the coarse pass's recall on palms presented
 // rotated; 1 makes the coarse pass about 3x cheaper, see DESIGN.md).
 func DefaultGalleryConfig() GalleryConfig {
-	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 3, SampleNorm: DefaultSampleNorm}
+	return GalleryConfig{Threshold: DefaultThreshold, Workers: 0, MinParallel: 2048, Candidates: 512, CandidateFraction: 0.001, CoarsePoses: 3, SampleNorm: DefaultSampleNorm, TargetFPIR: DefaultTargetFPIR}
 }
 
 // Validate checks the configuration; errors wrap ErrBadConfig.
@@ -67,6 +77,10 @@ func (c GalleryConfig) Validate() error {
 	switch {
 	case !(c.Threshold >= 0 && c.Threshold <= 1):
 		return fmt.Errorf("Threshold %v not in [0,1]: %w", c.Threshold, ErrBadConfig)
+	case !(c.TargetFPIR >= 0 && c.TargetFPIR < 1):
+		return fmt.Errorf("TargetFPIR %v not in [0,1): %w", c.TargetFPIR, ErrBadConfig)
+	case c.Tail != (TailFit{}) && !(c.Tail.B > 0):
+		return fmt.Errorf("Tail slope %v must be positive: %w", c.Tail.B, ErrBadConfig)
 	case !(c.SampleNorm >= 0 && c.SampleNorm <= 0.1):
 		return fmt.Errorf("SampleNorm %v not in [0,0.1]: %w", c.SampleNorm, ErrBadConfig)
 	case c.Workers < 0:
@@ -241,6 +255,24 @@ func (g *Gallery) Len() int {
 	return len(g.ids)
 }
 
+// Threshold returns the score Identify requires now: Threshold, raised by
+// TargetFPIR for the number of enrolled ids (see GalleryConfig).
+func (g *Gallery) Threshold() float64 {
+	return g.cfg.thresholdFor(g.Len())
+}
+
+// thresholdFor is the threshold for a gallery of n ids.
+func (c GalleryConfig) thresholdFor(n int) float64 {
+	if c.TargetFPIR <= 0 || n <= 0 {
+		return c.Threshold
+	}
+	tail := c.Tail
+	if tail == (TailFit{}) {
+		tail = DefaultImpostorTail
+	}
+	return min(1, max(c.Threshold, tail.Threshold(FMRForFPIR(c.TargetFPIR, n))))
+}
+
 // Templates returns the number of enrolled templates (over all ids).
 func (g *Gallery) Templates() int {
 	g.mu.RLock()
@@ -257,7 +289,7 @@ func (g *Gallery) Identify(probe *Template) (Match, bool) {
 	if len(ms) == 0 {
 		return Match{}, false
 	}
-	return ms[0], ms[0].Score >= g.cfg.Threshold
+	return ms[0], ms[0].Score >= g.Threshold()
 }
 
 // Best returns up to k best-scoring enrolled ids for probe, best first,

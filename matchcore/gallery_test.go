@@ -256,3 +256,47 @@ func TestGallerySampleNorm(t *testing.T) {
 		t.Fatalf("negative SampleNorm: %v", err)
 	}
 }
+
+func TestGalleryThresholdGrowsWithStore(t *testing.T) {
+	cfg := DefaultGalleryConfig()
+	cases := []struct {
+		ids      int
+		min, max float64
+	}{
+		{0, cfg.Threshold, cfg.Threshold},
+		{1000, cfg.Threshold, cfg.Threshold},
+		{100000, 0.52, 0.53},
+		{1000000, 0.565, 0.58},
+	}
+	for _, c := range cases {
+		if got := cfg.thresholdFor(c.ids); got < c.min || got > c.max {
+			t.Errorf("%d ids: threshold %v, want in [%v,%v]", c.ids, got, c.min, c.max)
+		}
+	}
+	off := cfg
+	off.TargetFPIR = 0
+	if got := off.thresholdFor(1000000); got != cfg.Threshold {
+		t.Errorf("TargetFPIR 0: %v", got)
+	}
+	g, err := NewGallery(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Add("a", synthTemplate(t, 1, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if g.Threshold() != cfg.Threshold {
+		t.Errorf("Threshold() = %v with one id", g.Threshold())
+	}
+	for _, bad := range []func(*GalleryConfig){
+		func(c *GalleryConfig) { c.TargetFPIR = -0.1 },
+		func(c *GalleryConfig) { c.TargetFPIR = 1 },
+		func(c *GalleryConfig) { c.Tail = TailFit{A: 1, B: -2} },
+	} {
+		c := DefaultGalleryConfig()
+		bad(&c)
+		if _, err := NewGallery(c); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("%+v: err %v, want ErrBadConfig", c, err)
+		}
+	}
+}

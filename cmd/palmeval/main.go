@@ -218,7 +218,7 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		printReport(f, o, rep, st, g.Config().Threshold, cbytes)
+		printReport(f, o, rep, st, g.Threshold(), cbytes)
 		if err := f.Close(); err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func run(o options) error {
 	if o.jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(rep)
 	}
-	printReport(os.Stdout, o, rep, st, g.Config().Threshold, cbytes)
+	printReport(os.Stdout, o, rep, st, g.Threshold(), cbytes)
 	return nil
 }
 

@@ -44,6 +44,19 @@ func printReport(w io.Writer, o options, r report, st stats, thr float64, canoni
 		t := matchcore.ThresholdForFMR(st.impostor, fmr)
 		fmt.Fprintf(w, "  calibrated for FPIR 1%% at N=%d: FMR %.2e, threshold %.4f, FNMR %s\n", n, fmr, t, pct(fracBelow(st.genuine, t)))
 	}
+	if fit, err := matchcore.FitImpostorTail(st.impostor, 1e-2); err == nil {
+		fmt.Fprintf(w, "  impostor tail   log10 FMR = %.2f - %.1f*score (fitted from FMR 1e-2 to %.1e); at the default threshold FMR ~%.1e\n",
+			fit.A, fit.B, fit.MinFMR, fit.FMR(thr))
+		for _, n := range []int{1000, 100000, 1000000} {
+			fmr := matchcore.FMRForFPIR(0.01, n)
+			t := fit.Threshold(fmr)
+			how := "measured range"
+			if fmr < fit.MinFMR {
+				how = "extrapolated"
+			}
+			fmt.Fprintf(w, "  FPIR 1%% at N=%-7d FMR %.1e -> threshold %.4f (%s), FNMR %s\n", n, fmr, t, how, pct(fracBelow(st.genuine, t)))
+		}
+	}
 	if len(st.impostor) > 0 {
 		fmt.Fprintf(w, "  max impostor score %.4f, min genuine score %.4f\n", st.impostor[len(st.impostor)-1], st.genuine[0])
 	}
