@@ -26,7 +26,7 @@ func listSet(dir string) ([]sample, error) {
 	}
 	var out []sample
 	for _, p := range palms {
-		if !p.IsDir() {
+		if !isDir(dir, p) {
 			continue
 		}
 		files, err := os.ReadDir(filepath.Join(dir, p.Name()))
@@ -48,6 +48,20 @@ func listSet(dir string) ([]sample, error) {
 		return strings.Compare(a.path, b.path)
 	})
 	return out, nil
+}
+
+// isDir reports whether the entry of dir is a directory or a symbolic link
+// to one (an evaluation set assembled from links to the data, e.g. a
+// gallery of some palms only to measure non-mated searches).
+func isDir(dir string, e os.DirEntry) bool {
+	if e.IsDir() {
+		return true
+	}
+	if e.Type()&os.ModeSymlink == 0 {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && fi.IsDir()
 }
 
 // palmRange keeps the samples whose palm is within positions [from,to]

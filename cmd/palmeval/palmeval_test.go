@@ -4,6 +4,8 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/palmtill/palmtill/matchcore"
@@ -81,5 +83,28 @@ func TestEERSeparated(t *testing.T) {
 	e, _ := eer([]float64{0.6, 0.7, 0.8}, []float64{0.1, 0.2, 0.3})
 	if e != 0 {
 		t.Fatalf("EER of separated scores %v", e)
+	}
+}
+
+func TestListSetFollowsLinkedPalmDirs(t *testing.T) {
+	data, set := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(data, "p1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "p1", "a.png"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(data, "p1"), filepath.Join(set, "p1")); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	if err := os.Symlink(filepath.Join(data, "p1", "a.png"), filepath.Join(set, "stray.png")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := listSet(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].palm != "p1" {
+		t.Fatalf("listSet = %+v, want the one image of the linked palm p1", got)
 	}
 }

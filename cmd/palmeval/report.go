@@ -29,6 +29,13 @@ func printReport(w io.Writer, o options, r report, st stats, thr float64, canoni
 	fmt.Fprintf(w, "  FNMR@FMR=1e-4  %s (threshold %.4f)\n", pct(r.FNMR1e4), st.thr1e4)
 	if r.FNIR != nil {
 		fmt.Fprintf(w, "  FNIR@FPIR=0.01 %s\n", pct(*r.FNIR))
+		acc := 0
+		for _, s := range st.nonmatedTop {
+			if s >= thr {
+				acc++
+			}
+		}
+		fmt.Fprintf(w, "  non-mated      %d of %d probes matched somebody at the default threshold (FPIR %s)\n", acc, len(st.nonmatedTop), pct(float64(acc)/float64(len(st.nonmatedTop))))
 	} else {
 		fmt.Fprintf(w, "  FNIR@FPIR=0.01 n/a (no non-mated probes)\n")
 	}
