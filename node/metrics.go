@@ -78,6 +78,15 @@ func newMetrics(n *Node) *metrics {
 		return 0
 	}))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "palmtill_match_threshold",
+		Help: "Score a palm needs to be charged; it rises with the number of customers so that walk-ins are matched to nobody (matchcore TargetFPIR).",
+	}, func() float64 {
+		if g := n.currentGallery(); g != nil {
+			return g.Threshold()
+		}
+		return 0
+	}))
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "palmtill_raft_applied_index", Help: "Last Raft index applied to this kiosk's state.",
 	}, func() float64 {
 		if n.fsm != nil {

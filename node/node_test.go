@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palmtill/palmtill/matchcore"
 	"github.com/palmtill/palmtill/testnet/cloud"
 	"go.uber.org/goleak"
 )
@@ -417,5 +419,22 @@ func TestReconciliationResumesWithoutDoubling(t *testing.T) {
 	}
 	if tot.Charges != 12 || tot.TotalCents != total {
 		t.Fatalf("cloud has %d charges / %d cents, want 12 / %d", tot.Charges, tot.TotalCents, total)
+	}
+}
+
+func TestMetricsExposeMatchThreshold(t *testing.T) {
+	s := startStore(t, 1, "")
+	resp, err := http.Get("http://" + s.cfgs[0].HTTPAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("palmtill_match_threshold %v\n", matchcore.DefaultThreshold)
+	if !strings.Contains(string(body), want) {
+		t.Fatalf("/metrics lacks %q", want)
 	}
 }
