@@ -55,12 +55,12 @@ func (e *Extractor) halfImage(work []float32) ([]float32, int, int) {
 
 // coarseCode computes the coarse code words (planes code words, then
 // planes mask words) at one pose from the padded half-resolution image.
-func (e *Extractor) coarseCode(half []float32, P, margin int, ps pose) []uint64 {
+func (e *Extractor) coarseCode(half []float32, P, margin int, ps pose, sc *scratch) []uint64 {
 	c := e.cfg
 	O := c.Orientations
 	C := c.CoarseGrid
 	wpp := coarseWords(C)
-	resp := filterAt(half, P, margin, c.WorkSize/2, C, O, ps)
+	resp := filterAt(half, P, margin, c.WorkSize/2, C, O, ps, sc)
 	out := make([]uint64, 2*O*wpp)
 	mags := make([]float32, C*C)
 	for o := 0; o < O; o++ {

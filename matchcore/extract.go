@@ -247,16 +247,17 @@ func (e *Extractor) Extract(img image.Image) (*Template, error) {
 	pad, P := padReflect(work, c.WorkSize, e.margin)
 	half, hP, hm := e.halfImage(work)
 	var t *Template
+	sc := new(scratch)
 	for i, ps := range e.poses {
-		resp := e.filterPose(pad, P, ps)
-		v, err := e.code(resp)
+		resp := e.filterPose(pad, P, ps, sc)
+		v, err := e.code(resp, sc)
 		if err != nil {
 			if i == 0 {
 				return nil, err
 			}
 			v = &Template{code: make([]uint64, len(t.code)), mask: make([]uint64, len(t.mask))} // no reliable bits
 		}
-		coarse := e.coarseCode(half, hP, hm, e.coarsePoses[i])
+		coarse := e.coarseCode(half, hP, hm, e.coarsePoses[i], sc)
 		if i == 0 {
 			t = v
 			t.coarse = coarse
@@ -284,14 +285,14 @@ func padReflect(img []float32, W, m int) ([]float32, int) {
 
 // filterPose filters the padded work image at the grid points of pose ps
 // and returns the responses indexed [(gy*Grid+gx)*O+o].
-func (e *Extractor) filterPose(pad []float32, P int, ps pose) []float32 {
+func (e *Extractor) filterPose(pad []float32, P int, ps pose, sc *scratch) []float32 {
 	c := e.cfg
-	return filterAt(pad, P, e.margin, c.WorkSize, c.Grid, c.Orientations, ps)
+	return filterAt(pad, P, e.margin, c.WorkSize, c.Grid, c.Orientations, ps, sc)
 }
 
 // code binarises the responses (BOCV: one sign bit per orientation) and
 // masks each plane's weakest FragileFraction of bits.
-func (e *Extractor) code(resp []float32) (*Template, error) {
+func (e *Extractor) code(resp []float32, sc *scratch) (*Template, error) {
 	c := e.cfg
 	G, O := c.Grid, c.Orientations
 	pw := planesWords(O)
@@ -300,8 +301,7 @@ func (e *Extractor) code(resp []float32) (*Template, error) {
 	// keys are the response magnitudes as float bits without the sign:
 	// for non-negative floats the bits order as the values do, and integer
 	// compares make the bit packing below branch-free.
-	keys := make([]uint32, n)
-	scratch := make([]uint32, n)
+	keys, sel := sc.uints(n)
 	k := int(c.FragileFraction * float64(n))
 	for o := 0; o < O; o++ {
 		peak := uint32(0)
@@ -315,7 +315,7 @@ func (e *Extractor) code(resp []float32) (*Template, error) {
 			if peak == 0 {
 				return nil, fmt.Errorf("no texture: %w", ErrNotPalm)
 			}
-			thr = selectKth(keys, k, scratch)
+			thr = selectKth(keys, k, sel)
 		}
 		shift := uint(32 * (o & 1))
 		for gy := 0; gy < G; gy++ {

@@ -7,6 +7,38 @@ import (
 	"slices"
 )
 
+// scratch holds one Extract call's work buffers, reused from pose to pose
+// (an extraction would otherwise allocate about 1 MB).
+type scratch struct {
+	f    []float32
+	i    []int
+	u, v []uint32
+}
+
+// floats returns the float buffer with n elements (contents undefined).
+func (s *scratch) floats(n int) []float32 {
+	if cap(s.f) < n {
+		s.f = make([]float32, n)
+	}
+	return s.f[:n]
+}
+
+// ints returns the int buffer with n elements (contents undefined).
+func (s *scratch) ints(n int) []int {
+	if cap(s.i) < n {
+		s.i = make([]int, n)
+	}
+	return s.i[:n]
+}
+
+// uints returns the two uint32 buffers with n elements each.
+func (s *scratch) uints(n int) ([]uint32, []uint32) {
+	if cap(s.u) < n {
+		s.u, s.v = make([]uint32, n), make([]uint32, n)
+	}
+	return s.u[:n], s.v[:n]
+}
+
 // bank8 re-lays an interleaved bank of O <= 8 filters ([tap][O]) as
 // [tap][8], zero-padding the unused lanes, for filter8x8; nil if O > 8.
 func bank8(bank []float32, O int) []float32 {
@@ -139,13 +171,13 @@ func kthSmallest[T cmp.Ordered](v []T, k int) T {
 // filterAt filters the W x W image, padded by margin to side P, with the
 // pose's bank of O filters at the points of a G x G grid rotated and scaled
 // by the pose about the image centre; responses are indexed
-// [(gy*G+gx)*O+o]. Where the CPU allows (haveFilter8x8) it runs the
+// [(gy*G+gx)*O+o], in sc's float buffer (valid until its next use). Where the CPU allows (haveFilter8x8) it runs the
 // assembly kernel eight windows at a time; the responses then differ from
 // the pure-Go path only by float32 rounding (fused multiply-adds).
-func filterAt(pad []float32, P, margin, W, G, O int, ps pose) []float32 {
+func filterAt(pad []float32, P, margin, W, G, O int, ps pose, sc *scratch) []float32 {
 	R := ps.radius
 	side := 2*R + 1
-	resp := make([]float32, G*G*O)
+	resp := sc.floats(G * G * O)
 	step := float64(W) / float64(G)
 	half := float64(W) / 2
 	cs, sn := ps.scale*math.Cos(ps.rot), ps.scale*math.Sin(ps.rot)
@@ -156,7 +188,7 @@ func filterAt(pad []float32, P, margin, W, G, O int, ps pose) []float32 {
 		return cy*P + cx
 	}
 	if haveFilter8x8 && ps.bank8 != nil {
-		offs := make([]int, G*G)
+		offs := sc.ints(G * G)
 		for gy := 0; gy < G; gy++ {
 			for gx := 0; gx < G; gx++ {
 				offs[gy*G+gx] = origin(gx, gy)
