@@ -298,18 +298,10 @@ func (e *Extractor) code(resp []float32, sc *scratch) (*Template, error) {
 	pw := planesWords(O)
 	t := &Template{rows: G, cols: G, planes: O, code: make([]uint64, G*pw), mask: make([]uint64, G*pw)}
 	n := G * G
-	// keys are the response magnitudes as float bits without the sign:
-	// for non-negative floats the bits order as the values do, and integer
-	// compares make the bit packing below branch-free.
 	keys, sel := sc.uints(n)
 	k := int(c.FragileFraction * float64(n))
 	for o := 0; o < O; o++ {
-		peak := uint32(0)
-		for i := range keys {
-			b := math.Float32bits(resp[i*O+o]) &^ (1 << 31)
-			keys[i] = b
-			peak = max(peak, b)
-		}
+		peak := planeKeys(resp, O, o, keys)
 		thr := uint32(0)
 		if c.FragileFraction > 0 {
 			if peak == 0 {
@@ -323,10 +315,9 @@ func (e *Extractor) code(resp []float32, sc *scratch) (*Template, error) {
 			row := keys[gy*G : gy*G+G]
 			rr := resp[gy*G*O : (gy+1)*G*O]
 			for gx, b := range row {
-				m := uint64((thr - b) >> 31)                      // 1 if b > thr
-				neg := uint64(math.Float32bits(rr[gx*O+o]) >> 31) // 1 if the response is negative
+				m := above(b, thr)
 				mw |= m << uint(gx)
-				cw |= (m &^ neg) << uint(gx)
+				cw |= (m &^ negative(rr[gx*O+o])) << uint(gx)
 			}
 			t.code[gy*pw+o/2] |= cw << shift
 			t.mask[gy*pw+o/2] |= mw << shift

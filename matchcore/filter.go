@@ -82,6 +82,26 @@ func filterWindows8(pad []float32, offs []int, P, side int, bank []float32, O in
 	}
 }
 
+// planeKeys writes to keys the magnitudes of orientation o's responses
+// (resp interleaved by O orientations) as float bits without the sign, and
+// returns their largest. For non-negative floats the bits order as the
+// values do, so the fragile-bit threshold is selected, and compared with,
+// as integers, without branches.
+func planeKeys(resp []float32, O, o int, keys []uint32) (peak uint32) {
+	for i := range keys {
+		b := math.Float32bits(resp[i*O+o]) &^ (1 << 31)
+		keys[i] = b
+		peak = max(peak, b)
+	}
+	return peak
+}
+
+// above is 1 if key > thr, else 0 (both below 1<<31).
+func above(key, thr uint32) uint64 { return uint64((thr - key) >> 31) }
+
+// negative is 1 if r's sign bit is set, else 0.
+func negative(r float32) uint64 { return uint64(math.Float32bits(r) >> 31) }
+
 // selectKth returns the k-th smallest (0-based) of v, values below 1<<31
 // (non-negative float32 bits), without changing v; scratch must have
 // len(v) elements. It brackets the answer between two order statistics of

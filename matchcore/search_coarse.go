@@ -60,13 +60,7 @@ func newCoarseQuery(t *Template, poses int) *coarseQuery {
 	O := t.planes
 	side := t.coarseSide()
 	wpp := coarseWords(side)
-	words := [][]uint64{t.coarse}
-	for i, v := range t.variants {
-		if i+1 >= poses {
-			break
-		}
-		words = append(words, v.coarse)
-	}
+	words := t.coarseBoards(poses)
 	n := O * wpp
 	nShifts := len(words) * (2*coarseShift + 1) * (2*coarseShift + 1)
 	q := &coarseQuery{n: n, pm: make([]uint64, 0, 2*n*nShifts)}
